@@ -1,0 +1,3 @@
+SELECT id, name, base_currency
+FROM workspaces
+ORDER BY name

@@ -1,0 +1,161 @@
+"""Schema migrations: forward-only, versioned, each applied in its own transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from reconcile import sql
+from reconcile.store import Store, StoreError, connect, migrate, schema_version
+
+LATEST = len(sql.migrations())
+
+# Rows that are valid right after each migration version, one INSERT per table. Adding a
+# migration means adding its sample rows here (a test below insists).
+SAMPLE_ROWS: dict[int, dict[str, str]] = {
+    1: {
+        "workspaces": "INSERT INTO workspaces VALUES ('acme', 'Acme', 'GBP', '2024-01-01 09:00Z')",
+        "connections": (
+            "INSERT INTO connections VALUES ('amz-1', 'acme', 'amazon', 'Amazon UK', 'channel', "
+            "'eu', '{\"marketplaces\": [\"A1F83G8C2ARO7P\"]}', '2025-01-01 00:00+00', "
+            "'2024-01-01 00:00+00', NULL)"
+        ),
+        "feeds": "INSERT INTO feeds VALUES ('amz-1', 'settlements', true)",
+        "connection_events": (
+            'INSERT INTO connection_events (connection_id, "at", kind, error_class, detail, '
+            "counts) VALUES ('amz-1', '2024-01-02 00:00+00', 'sync_failed', 'transient', '503', "
+            "'{\"pages\": 1}')"
+        ),
+        "sync_cursors": (
+            "INSERT INTO sync_cursors VALUES ('amz-1', 'settlements', '2024-01-02 00:00+00', now())"
+        ),
+        "settlements": (
+            "INSERT INTO settlements VALUES ('stl_1', 'amz-1', 'S1', '2024-01-01 00:00+00', "
+            "'2024-01-15 00:00+00', '2024-01-17', 'GBP', 100, -10.5, 0, 0, 89.5, 'closed', 'file', "
+            "'h', 1, now(), now())"
+        ),
+        "settlement_lines": (
+            "INSERT INTO settlement_lines VALUES ('stl_1', 1, 'sale', 100, 'Principal', 'o-1', "
+            "'SKU-1', '2024-01-03 00:00+00')"
+        ),
+        "ledger_entries": (
+            "INSERT INTO ledger_entries VALUES ('xero-1', 'inv-1', 'ACCREC', 'AMZ-S1', 'INV-1', "
+            "'GBP', 89.5, 'AUTHORISED', '2024-01-17', '2024-01-18 00:00+00')"
+        ),
+        "postings": (
+            "INSERT INTO postings VALUES ('p-1', 'stl_1', 'xero-1', 'key-1', 'AMZ-S1', 'posted', "
+            "'[\"inv-1\"]', 'req', 'resp', now(), now())"
+        ),
+        "audit_log": (
+            'INSERT INTO audit_log ("at", actor, action, entity, detail) '
+            "VALUES (now(), 'cli', 'post', 'stl_1', '{}')"
+        ),
+    },
+}
+
+
+def schema(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything that makes up the schema, as DuckDB's catalog reports it."""
+    queries = {
+        "columns": "SELECT table_name, column_index, column_name, data_type, is_nullable, "
+        "column_default FROM duckdb_columns() WHERE NOT internal",
+        "constraints": "SELECT table_name, constraint_type, constraint_text, "
+        "constraint_column_names FROM duckdb_constraints()",
+        "sequences": "SELECT sequence_name, start_value, increment_by FROM duckdb_sequences()",
+        "indexes": "SELECT table_name, index_name, sql FROM duckdb_indexes()",
+    }
+    return {name: con.sql(f"{query} ORDER BY ALL").fetchall() for name, query in queries.items()}
+
+
+def table_rows(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> list[Any]:
+    # Through polars: fetching TIMESTAMPTZ as Python objects would need pytz.
+    return list(con.sql(f"SELECT * FROM {table} ORDER BY ALL").pl().select(columns).rows())
+
+
+def fresh_schema(tmp_path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    con = connect(tmp_path / "fresh.duckdb")
+    migrate(con)
+    try:
+        return schema(con)
+    finally:
+        con.close()
+
+
+def test_every_migration_has_sample_rows() -> None:
+    assert sorted(SAMPLE_ROWS) == [migration.version for migration in sql.migrations()]
+
+
+def test_an_empty_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
+    con = connect(tmp_path / "empty.duckdb")
+    assert schema_version(con) == 0
+    assert migrate(con) == LATEST
+    assert schema_version(con) == LATEST
+    tables = {row[0] for row in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert set(SAMPLE_ROWS[1]) | {"schema_migrations"} <= tables
+    con.close()
+
+
+def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
+    con = connect(tmp_path / "twice.duckdb")
+    migrate(con)
+    before = schema(con)
+    assert migrate(con) == 0
+    assert schema(con) == before
+    assert con.sql("SELECT count(*) FROM schema_migrations").fetchall() == [(LATEST,)]
+    con.close()
+
+
+@pytest.mark.parametrize("start", range(LATEST + 1))
+def test_a_database_at_any_earlier_version_migrates_to_the_fresh_schema_keeping_its_rows(
+    start: int, tmp_path: Path
+) -> None:
+    con = connect(tmp_path / f"v{start}.duckdb")
+    migrate(con, target=start)
+    assert schema_version(con) == start
+    samples = SAMPLE_ROWS.get(start, {})
+    for statement in samples.values():
+        con.execute(statement)
+    kept = {
+        table: (columns := [c[0] for c in con.sql(f"DESCRIBE {table}").fetchall()],
+                table_rows(con, table, columns))
+        for table in samples
+    }  # fmt: skip
+    assert migrate(con) == LATEST - start
+    assert schema(con) == fresh_schema(tmp_path)
+    for table, (columns, rows) in kept.items():
+        assert table_rows(con, table, columns) == rows, table
+    con.close()
+
+
+def test_a_failing_migration_is_rolled_back_and_the_earlier_ones_stay(tmp_path: Path) -> None:
+    broken = sql.Migration(
+        LATEST + 1, "broken", "CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table"
+    )
+    con = connect(tmp_path / "broken.duckdb")
+    with pytest.raises(duckdb.CatalogException, match="no_such_table"):
+        migrate(con, [*sql.migrations(), broken])
+    assert schema_version(con) == LATEST
+    tables = con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'half_done'")
+    assert tables.fetchall() == [(0,)]
+    con.close()
+
+
+def test_a_database_newer_than_the_code_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "newer.duckdb"
+    con = connect(path)
+    migrate(con)
+    con.execute("INSERT INTO schema_migrations VALUES (99, 'from_the_future', now())")
+    con.close()
+    with pytest.raises(StoreError, match=r"newer\.duckdb: the database is at schema version 99"):
+        Store(path).workspaces()
+    with pytest.raises(StoreError, match="upgrade the workbench"):
+        Store(path).workspaces()
+
+
+def test_migration_versions_run_from_one_without_holes() -> None:
+    migrations = sql.migrations()
+    assert [m.version for m in migrations] == list(range(1, LATEST + 1))
+    assert migrations[0].name == "initial"

@@ -1,0 +1,261 @@
+"""The `workbench` command line (contract: DESIGN.md section 8).
+
+Exit codes: 0 success; 1 a user error, with a one-line message on stderr; 2 a usage error.
+Secrets never come as literal arguments: only as names of environment variables, or a prompt.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from connectors.errors import ConnectorError
+from connectors.secrets import SecretsError
+from reconcile.store import StoreError
+from workbench import commands
+from workbench.context import AppContext
+from workbench.output import FORMATS, Format, records, render
+
+pass_app = click.make_pass_decorator(AppContext)
+FORMAT_OPTION = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+
+CONNECTION_COLUMNS = (
+    "id",
+    "workspace",
+    "name",
+    "provider",
+    "status",
+    "status_reason",
+    "last_sync_at",
+)
+SETTLEMENT_COLUMNS = (
+    "connection",
+    "provider",
+    "settlement_id",
+    "period_start",
+    "period_end",
+    "deposit_date",
+    "currency",
+    "gross",
+    "fees",
+    "refunds",
+    "reserves",
+    "net",
+    "status",
+    "source",
+    "posting_status",
+)
+EVENT_COLUMNS = (
+    "connection",
+    "at",
+    "kind",
+    "feed",
+    "error_class",
+    "http_status",
+    "request_id",
+    "detail",
+)
+
+
+class UserError(click.ClickException):
+    """A mistake the user can fix; shown as one line, exit code 1."""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="DuckDB file (default data/workbench.duckdb; env WORKBENCH_DB).",
+)
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None) -> None:
+    """Reconciliation Workbench: marketplace settlements and the books, kept in step."""
+    ctx.obj = AppContext.create(db)
+
+
+@cli.command()
+@pass_app
+def init(app: AppContext) -> None:
+    """Create the database, the workbench home and the secrets key."""
+    for line in commands.init(app):
+        click.echo(line)
+
+
+@cli.group()
+def workspace() -> None:
+    """Workspaces: one per business (a client of an accountant)."""
+
+
+@workspace.command("add")
+@click.argument("name")
+@click.option("--currency", default="GBP", show_default=True, help="Base currency (ISO 4217).")
+@pass_app
+def workspace_add(app: AppContext, name: str, currency: str) -> None:
+    """Add a workspace."""
+    created = app.store.add_workspace(name, currency.upper())
+    click.echo(f"workspace {created.id} ({created.name}, {created.base_currency})")
+
+
+@workspace.command("list")
+@FORMAT_OPTION
+@pass_app
+def workspace_list(app: AppContext, fmt: Format) -> None:
+    """List the workspaces."""
+    rows = [
+        {"id": w.id, "name": w.name, "base_currency": w.base_currency}
+        for w in app.store.workspaces()
+    ]
+    click.echo(render(rows, ("id", "name", "base_currency"), fmt))
+
+
+@cli.command()
+@click.option("--workspace", "workspace_ref", default=None, help="Only this workspace.")
+@FORMAT_OPTION
+@pass_app
+def connections(app: AppContext, workspace_ref: str | None, fmt: Format) -> None:
+    """Connections with their status (derived from their events)."""
+    frame = commands.connection_status(app, workspace_ref)
+    click.echo(render(records(frame, CONNECTION_COLUMNS), CONNECTION_COLUMNS, fmt))
+
+
+@cli.command()
+@click.option("--workspace", "workspace_ref", default=None, help="Only this workspace.")
+@click.option("--connection", "connection_ref", default=None, help="Only this connection.")
+@pass_app
+def sync(app: AppContext, workspace_ref: str | None, connection_ref: str | None) -> None:
+    """Fetch what is new from each connection; exit 1 if any connection failed."""
+    failures = []
+    for result in commands.sync(
+        app, workspace_ref, connection_ref, progress=lambda line: click.echo(line, err=True)
+    ):
+        name = f"{result.connection.name} ({result.feed})"
+        if result.error is None:
+            click.echo(
+                f"{name}: {result.settlements} fetched, {result.inserted} new, "
+                f"{result.updated} updated, {result.lines} lines"
+                + (f", {result.retries} retries" if result.retries else "")
+            )
+        else:
+            failures.append(f"{name}: {commands.failure_advice(result)}")
+    if failures:
+        raise UserError("; ".join(failures))
+
+
+@cli.command()
+@click.option("--workspace", "workspace_ref", default=None, help="Only this workspace.")
+@click.option("--connection", "connection_ref", default=None, help="Only this connection.")
+@FORMAT_OPTION
+@pass_app
+def settlements(
+    app: AppContext, workspace_ref: str | None, connection_ref: str | None, fmt: Format
+) -> None:
+    """Settlements as the providers reported them."""
+    frame = commands.settlements(app, workspace_ref, connection_ref)
+    click.echo(render(records(frame, SETTLEMENT_COLUMNS), SETTLEMENT_COLUMNS, fmt))
+
+
+@cli.command()
+@click.option("--workspace", "workspace_ref", default=None, help="Only this workspace.")
+@click.option("--connection", "connection_ref", default=None, help="Only this connection.")
+@FORMAT_OPTION
+@pass_app
+def events(
+    app: AppContext, workspace_ref: str | None, connection_ref: str | None, fmt: Format
+) -> None:
+    """Connection events: syncs, failures with their class, refreshes, reconnects."""
+    frame = commands.events(app, workspace_ref, connection_ref)
+    click.echo(render(records(frame, EVENT_COLUMNS), EVENT_COLUMNS, fmt))
+
+
+@cli.command("app")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on (the app holds client data: keep it local).",
+)
+@pass_app
+def open_app(app: AppContext, port: int, address: str) -> None:
+    """Open the workbench in the browser (Streamlit)."""
+    entry = Path(__file__).with_name("app.py")
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(entry),
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.headless",
+        "true",
+    ]
+    env = {**os.environ, "WORKBENCH_DB": str(app.settings.db.resolve())}
+    click.echo(f"workbench app on http://{address}:{port} (Ctrl-C stops it)")
+    raise SystemExit(subprocess.call(command, env=env))
+
+
+def _register_subcommands() -> None:
+    from workbench import cli_connect, cli_sandbox
+
+    cli.add_command(cli_connect.connect)
+    cli.add_command(cli_connect.reconnect)
+    cli.add_command(cli_sandbox.sandbox)
+
+
+_register_subcommands()
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return its exit code (0 ok, 1 user error, 2 usage error)."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="workbench",
+            standalone_mode=False,
+        )
+    except click.UsageError as exc:
+        hint = (
+            f" (see 'workbench {exc.ctx.command_path.partition(' ')[2]} --help')".replace("  ", " ")
+            if exc.ctx
+            else ""
+        )
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return 1
+    except (ConnectorError, StoreError, SecretsError) as exc:
+        click.echo(f"error: {_one_line(exc)}", err=True)
+        return 1
+    except click.Abort:
+        click.echo("error: aborted", err=True)
+        return 1
+    return 0
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def main() -> Any:
+    """Console entry point."""
+    sys.exit(run())
