@@ -6,6 +6,7 @@ Secrets never come as literal arguments: only as names of environment variables,
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -81,9 +82,12 @@ class UserError(click.ClickException):
     default=None,
     help="DuckDB file (default data/workbench.duckdb; env WORKBENCH_DB).",
 )
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug) to stderr.")
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None) -> None:
+def cli(ctx: click.Context, db: Path | None, verbose: int) -> None:
     """Reconciliation Workbench: marketplace settlements and the books, kept in step."""
+    level = {0: logging.CRITICAL, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     ctx.obj = AppContext.create(db)
 
 

@@ -6,6 +6,7 @@ work and returns data; the caller decides how to show it.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator
 
 import polars as pl
@@ -72,7 +73,7 @@ def failure_advice(result: FeedResult) -> str:
     error = result.error
     if error is None:
         return "ok"
-    ref = result.connection.name
+    ref = shlex.quote(result.connection.name)
     advice = {
         ErrorClass.AUTH: f"disconnected ({error.error_class}): run `workbench reconnect {ref}`",
         ErrorClass.TRANSIENT: "temporary failure (transient), still connected: sync again later",

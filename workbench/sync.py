@@ -11,7 +11,7 @@ succeeded with counts or failed with its class, HTTP status and provider request
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from connectors.errors import AuthExpired, ConnectorError, RateLimited
@@ -58,8 +58,18 @@ class FeedResult:
 
 
 @dataclass
-class _Tally:
-    retries: list[str] = field(default_factory=list)
+class _Retries:
+    """Retries the client made in-line; throttling is worth an event of its own."""
+
+    count: int = 0
+    throttled: int = 0
+    waited: float = 0.0
+
+    def __call__(self, error: ConnectorError, delay: float) -> None:
+        self.count += 1
+        if isinstance(error, RateLimited):
+            self.throttled += 1
+            self.waited += delay
 
 
 def windows(start: datetime, end: datetime, size: timedelta) -> Iterator[tuple[datetime, datetime]]:
@@ -92,41 +102,36 @@ def sync_feed(
 ) -> FeedResult:
     """One feed: started event, the windows, then a succeeded or failed event."""
     _event(rt, connection, EventKind.SYNC_STARTED, feed=feed, detail=f"sync of {feed} started")
-    tally = _Tally()
-    result = FeedResult(connection, feed)
+    retries = _Retries()
     try:
-        client = rt.client(
-            connection,
-            on_retry=lambda error, delay: tally.retries.append(
-                f"{error.message} (retried after {delay:.1f} s)"
-            ),
-        )
+        client = rt.client(connection, on_retry=retries)
         if info.kind == "channel":
             result = _sync_settlements(rt, connection, info, feed, client, progress)
         else:
             result = _sync_ledger(rt, connection, info, feed, client)
     except ConnectorError as error:
-        result = replace(result, error=error, retries=len(tally.retries))
         _record_failure(rt, connection, feed, error)
-        return result
-    result = replace(result, retries=len(tally.retries))
-    if tally.retries:
+        return FeedResult(connection, feed, retries=retries.count, error=error)
+    result = replace(result, retries=retries.count)
+    if retries.throttled:
+        detail = f"throttled {retries.throttled} times; waited {retries.waited:.0f} s"
         _event(
             rt,
             connection,
             EventKind.RATE_LIMITED,
             feed=feed,
             error_class=ErrorClass.TRANSIENT,
-            detail=tally.retries[-1],
-            counts={"retries": len(tally.retries)},
+            detail=detail,
+            counts={"throttled": retries.throttled},
         )
+    what = "settlements" if info.kind == "channel" else "ledger entries"
     _event(
         rt,
         connection,
         EventKind.SYNC_SUCCEEDED,
         feed=feed,
         counts=result.counts(),
-        detail=f"{result.settlements} settlements, {result.lines} lines",
+        detail=f"{result.settlements} {what}, {result.lines} lines",
     )
     return result
 
@@ -170,7 +175,9 @@ def fetch_windows(
     """Fetch and store [start, end) window by window (sync moves the cursor; backfill does not).
 
     The cursor never passes the start of a settlement that is still open, so the next sync
-    reads it again until it closes.
+    reads it again until it closes. An empty window is not committed on its own: its cursor
+    move rides with the next window that has data (or the last one); losing it to a crash
+    only means re-reading empty windows.
     """
     result = FeedResult(connection, feed)
     hold: datetime | None = None
@@ -183,12 +190,14 @@ def fetch_windows(
         ]
         hold = min([*open_starts, *([hold] if hold else [])], default=None)
         cursor = min(window_end, hold) if hold else window_end
+        result = replace(result, windows=result.windows + 1)
+        if not batches and window_end < end:
+            continue
         saved = rt.store.save_window(
             connection.id, feed, batches, cursor=cursor if advance_cursor else None
         )
         result = replace(
             result,
-            windows=result.windows + 1,
             settlements=result.settlements + len(batches),
             inserted=result.inserted + saved.inserted,
             updated=result.updated + saved.updated,

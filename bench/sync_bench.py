@@ -1,0 +1,480 @@
+"""Sync benchmark: a full Amazon sync from the in-process sandbox into a fresh DuckDB file.
+
+The real code runs end to end: `workbench.sync.sync_connection` with the Finances v0 client,
+its client-side rate limiter and the LWA token refresh, against `AmazonSandbox` (which enforces
+the documented rates and answers 429 to a client that exceeds them), on a simulated clock so
+the rate limiter's waits cost no wall time. The seller's history is spread over the two years
+the sync reads, and every group is closed, so the sync must store exactly groups x lines.
+
+Each measured sync runs in a fresh subprocess (peak RSS does not carry over) on a fresh
+database file. Every run also measures a baseline on a slice of the same history: the same
+sync, but storing through a naive loader (one INSERT per row via `executemany`), next to the
+real loader on the same slice. The script prints markdown; it writes nothing into the repo.
+
+    python bench/sync_bench.py                     # 10,000 groups x 100 lines, 3 runs
+    python bench/sync_bench.py --quick             # a smoke run in a few seconds
+    python bench/sync_bench.py --profile           # cProfile of one full-size sync
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import platform
+import pstats
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from connectors import amazon
+from connectors.clock import SimulatedClock
+from connectors.oauth import store_initial_token
+from connectors.registry import provider
+from connectors.sandbox import transport
+from connectors.sandbox.amazon import AmazonSandbox, SellerSpec
+from connectors.secrets import MemoryKeyring, SecretStore
+from reconcile import sql
+from reconcile.models import Connection, ConnectionEvent, SettlementBatch
+from reconcile.store import SaveCounts, Store, content_hash, settlement_id
+from workbench.runtime import Runtime
+from workbench.sync import sync_connection
+
+ORIGIN = datetime(2024, 1, 1, tzinfo=UTC)  # when the seller's first group starts
+MARGIN = timedelta(hours=1)  # the history starts this far inside the sync's horizon
+AFTER_LAST = timedelta(minutes=1)  # "now" is just after the last group closed
+SELLER = "seller"
+TARGET_LINES_PER_SECOND = 50_000
+TARGET_PEAK_MB = 600
+TARGET_FLOOR_RATIO = 1.1
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one sync in one subprocess did."""
+
+    loader: str
+    groups: int
+    lines_per_group: int
+    settlements: int  # rows in the settlements table afterwards
+    lines: int  # rows in the settlement_lines table afterwards
+    wall_seconds: float
+    peak_rss_mb: float
+    setup_rss_mb: float  # peak RSS before the sync began (interpreter, libraries, sandbox)
+    simulated_seconds: float
+    floor_seconds: float
+    calls: dict[str, int]
+    throttled: int
+    refresh_grants: int
+
+    @property
+    def lines_per_second(self) -> float:
+        return self.lines / self.wall_seconds
+
+    @property
+    def floor_ratio(self) -> float:
+        return self.simulated_seconds / self.floor_seconds if self.floor_seconds else 1.0
+
+    def problems(self) -> list[str]:
+        """Why this measurement does not count (a sync that stored the wrong thing)."""
+        found = []
+        if self.lines != self.groups * self.lines_per_group:
+            found.append(f"stored {self.lines} lines, expected {self.groups * self.lines_per_group}")
+        if self.settlements != self.groups:
+            found.append(f"stored {self.settlements} settlements, expected {self.groups}")
+        if self.throttled:
+            found.append(f"the sandbox answered {self.throttled} requests with 429")
+        return found
+
+
+# -- the world: a sandbox seller, a runtime, a connection -------------------------------------
+
+
+def cadence_for(groups: int) -> timedelta:
+    """The group cadence that fits `groups` groups inside the provider's horizon."""
+    span = provider("amazon").horizon - MARGIN - AFTER_LAST
+    seconds = int(span.total_seconds()) // groups
+    if seconds < 600:
+        raise SystemExit(f"{groups} groups do not fit in two years at the sandbox's 10-minute cadence")
+    return timedelta(seconds=seconds)
+
+
+def build_world(
+    groups: int, lines_per_group: int, cadence: timedelta, home: Path, store: Store
+) -> tuple[Runtime, AmazonSandbox, Connection]:
+    """A sandbox seller with `groups` closed groups, and a stored connection authorised for it."""
+    clock = SimulatedClock(ORIGIN + groups * cadence + AFTER_LAST)
+    spec = SellerSpec(start=ORIGIN, cadence=cadence, lines_per_group=lines_per_group)
+    sandbox = AmazonSandbox(clock, sellers={SELLER: spec}, enforce_rate_limits=True)
+    rt = Runtime(
+        store=store,
+        secrets=SecretStore(MemoryKeyring()),
+        home=home,
+        clock=clock,
+        transport=transport(sandbox),
+    )
+    workspace = store.add_workspace("Bench Ltd", "USD")
+    connection = Connection(
+        id="amazon-bench",
+        workspace_id=workspace.id,
+        provider="amazon",
+        name="Amazon US",
+        kind="channel",
+        region="na",
+        config={"client_id": sandbox.client_id, "marketplaces": ["US"]},
+        created_at=clock.now(),
+    )
+    store.add_connection(connection, amazon.FEEDS)
+    rt.secrets.set(connection.id, "client_secret", sandbox.client_secret)
+    store_initial_token(rt.secrets, connection.id, sandbox.issue_refresh_token(SELLER))
+    return rt, sandbox, connection
+
+
+def rate_floor(calls: Mapping[str, int]) -> float:
+    """The least simulated time the documented rates allow for these calls, in seconds.
+
+    Each operation has its own bucket that starts full: `burst` calls go at once, the rest at
+    `per_second`. The buckets refill in parallel, so the slowest operation sets the floor.
+    """
+    return max(
+        (
+            max(0, calls.get(operation, 0) - rate.burst) / rate.per_second
+            for operation, rate in amazon.RATES.items()
+        ),
+        default=0.0,
+    )
+
+
+# -- the naive loader (baseline) --------------------------------------------------------------
+
+_UPSERT_SETTLEMENT = """
+INSERT INTO settlements AS s
+    (id, connection_id, provider_settlement_id, period_start, period_end, deposit_date, currency,
+     gross, fees, refunds, reserves, net, status, source, content_hash, line_count,
+     first_seen_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (connection_id, provider_settlement_id) DO UPDATE SET
+    period_end = excluded.period_end, deposit_date = excluded.deposit_date,
+    gross = excluded.gross, fees = excluded.fees, refunds = excluded.refunds,
+    reserves = excluded.reserves, net = excluded.net, status = excluded.status,
+    content_hash = excluded.content_hash, line_count = excluded.line_count,
+    updated_at = excluded.updated_at
+"""
+_DELETE_LINES = "DELETE FROM settlement_lines WHERE settlement_id = ?"
+_INSERT_LINE = "INSERT INTO settlement_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+class RowByRowStore(Store):
+    """The same window save done the obvious way: one bound INSERT per row via `executemany`.
+
+    Same transaction, same upsert on the provider id, lines replaced as a whole, cursor moved
+    in the same transaction; only the loading technique differs from `Store.save_window`.
+    """
+
+    def __init__(self, path: Path, *, now: Callable[[], datetime]) -> None:
+        super().__init__(path, clock=now)
+        self._now = now
+
+    def save_window(
+        self,
+        connection_id: str,
+        feed: str,
+        batches: Sequence[SettlementBatch],
+        *,
+        cursor: datetime | None,
+        event: ConnectionEvent | None = None,
+    ) -> SaveCounts:
+        """Upsert each settlement, then replace its lines row by row; then the cursor."""
+        now = self._now()
+        with self.transaction() as con:
+            for batch in batches:
+                _save_batch(con, connection_id, batch, now)
+            if cursor is not None:
+                params = {"connection_id": connection_id, "feed": feed}
+                params |= {"cursor": cursor, "updated_at": now}
+                con.execute(sql.load("sync_cursor_advance"), params)
+            if event is not None:
+                self.record_event_in(con, event)
+        lines = sum(len(batch.lines) for batch in batches)
+        return SaveCounts(inserted=len(batches), updated=0, unchanged=0, lines=lines)
+
+
+def _save_batch(
+    con: duckdb.DuckDBPyConnection, connection_id: str, batch: SettlementBatch, now: datetime
+) -> None:
+    s = batch.settlement
+    sid = settlement_id(connection_id, s.provider_settlement_id)
+    con.execute(
+        _UPSERT_SETTLEMENT,
+        [
+            *(sid, connection_id, s.provider_settlement_id, s.period_start, s.period_end),
+            *(s.deposit_date, s.currency, s.gross, s.fees, s.refunds, s.reserves, s.net),
+            *(str(s.status), str(s.source), content_hash(batch), len(batch.lines), now, now),
+        ],
+    )
+    con.execute(_DELETE_LINES, [sid])
+    rows = [
+        (sid, n, str(x.category), x.amount, x.description, x.order_id, x.sku, x.posted_at)
+        for n, x in enumerate(batch.lines, start=1)
+    ]
+    if rows:
+        con.executemany(_INSERT_LINE, rows)
+
+
+# -- one measurement (runs in a child process) ------------------------------------------------
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux (bytes on macOS)
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / MB
+
+
+def measure(loader: str, groups: int, lines_per_group: int, cadence: timedelta, work: Path) -> Measurement:
+    """Build a fresh world under `work`, run one sync, and count what it stored."""
+    db = work / "bench.duckdb"
+    clock_box: list[SimulatedClock] = []
+
+    def now() -> datetime:
+        return clock_box[0].now() if clock_box else ORIGIN
+
+    store = RowByRowStore(db, now=now) if loader == "naive" else Store(db, clock=now)
+    rt, sandbox, connection = build_world(groups, lines_per_group, cadence, work / "home", store)
+    assert isinstance(rt.clock, SimulatedClock)
+    clock_box.append(rt.clock)
+    setup_rss = _peak_rss_mb()
+    started_at = rt.clock.now()
+    started = time.perf_counter()
+    results = sync_connection(rt, connection)
+    wall = time.perf_counter() - started
+    simulated = (rt.clock.now() - started_at).total_seconds()
+    failed = [result.error for result in results if result.error is not None]
+    if failed:
+        raise SystemExit(f"the sync failed: {failed[0]}")
+    with store.read() as con:
+        settlements = _count(con, "settlements")
+        lines = _count(con, "settlement_lines")
+    stats = sandbox.stats()
+    return Measurement(
+        loader=loader,
+        groups=groups,
+        lines_per_group=lines_per_group,
+        settlements=settlements,
+        lines=lines,
+        wall_seconds=wall,
+        peak_rss_mb=_peak_rss_mb(),
+        setup_rss_mb=setup_rss,
+        simulated_seconds=simulated,
+        floor_seconds=rate_floor(stats["calls"]),
+        calls=dict(stats["calls"]),
+        throttled=int(stats["throttled"]),
+        refresh_grants=int(stats["refresh_grants"]),
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # a fixed table name
+    return int(row[0]) if row else 0
+
+
+def _child(args: argparse.Namespace) -> int:
+    cadence = timedelta(seconds=args.cadence)
+    work = Path(tempfile.mkdtemp(prefix="sync-bench-", dir=args.db_dir))
+    try:
+        if args.profile_out:
+            profiler = cProfile.Profile()
+            result = profiler.runcall(
+                measure, args.child, args.groups, args.lines_per_group, cadence, work
+            )
+            profiler.dump_stats(args.profile_out)
+        else:
+            result = measure(args.child, args.groups, args.lines_per_group, cadence, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(asdict(result)))
+    return 0
+
+
+def run_child(
+    loader: str,
+    groups: int,
+    lines_per_group: int,
+    cadence: timedelta,
+    db_dir: Path,
+    profile_out: Path | None = None,
+) -> Measurement:
+    """One measurement in a fresh interpreter; its JSON result comes back on stdout."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", loader]
+    command += ["--groups", str(groups), "--lines-per-group", str(lines_per_group)]
+    command += ["--cadence", str(int(cadence.total_seconds())), "--db-dir", str(db_dir)]
+    if profile_out:
+        command += ["--profile-out", str(profile_out)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the {loader} run failed:\n{done.stderr.strip()}")
+    return Measurement(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+# -- the report (parent process) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run: the measured sync, and the baseline pair on a slice of the same history."""
+
+    full: Measurement
+    naive: Measurement
+    real: Measurement
+
+    @property
+    def ratio(self) -> float:
+        return self.real.lines_per_second / self.naive.lines_per_second
+
+
+HEADER = (
+    "| run | lines | wall s | lines/s | peak RSS MB | simulated s | floor s | sim/floor | 429s "
+    "| slice naive lines/s | slice real lines/s | real/naive |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def row(label: str, values: Sequence[float], throttled: int, lines: int) -> str:
+    """One markdown table row: wall, lines/s, RSS, simulated, floor, ratio, slice figures."""
+    wall, rate, rss, simulated, floor, ratio, naive, real, speedup = values
+    return (
+        f"| {label} | {lines:,} | {wall:.1f} | {rate:,.0f} | {rss:.0f} | {simulated:,.0f} "
+        f"| {floor:,.0f} | {ratio:.3f} | {throttled} | {naive:,.0f} | {real:,.0f} | {speedup:.1f}x |"
+    )
+
+
+def figures(run: Run) -> list[float]:
+    f = run.full
+    return [
+        *(f.wall_seconds, f.lines_per_second, f.peak_rss_mb),
+        *(f.simulated_seconds, f.floor_seconds, f.floor_ratio),
+        *(run.naive.lines_per_second, run.real.lines_per_second, run.ratio),
+    ]
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": _proc_field("/proc/cpuinfo", "model name") or platform.machine(),
+        "cores": str(os.cpu_count()),
+        "memory": f"{int(_proc_field('/proc/meminfo', 'MemTotal').split()[0] or 0) / MB:.1f} GiB",
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+    }
+
+
+def _proc_field(path: str, name: str) -> str:
+    """The value of the first `name: value` line of a /proc file ("" when there is none)."""
+    source = Path(path)
+    lines = source.read_text().splitlines() if source.exists() else []
+    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(name)), "")
+
+
+def verdicts(median: Sequence[float]) -> list[tuple[str, bool]]:
+    """Each target with whether the median meets it."""
+    _, rate, rss, _, _, ratio, *_ = median
+    return [
+        (f"lines/s >= {TARGET_LINES_PER_SECOND:,}: {rate:,.0f}", rate >= TARGET_LINES_PER_SECOND),
+        (f"peak RSS < {TARGET_PEAK_MB} MB: {rss:.0f} MB", rss < TARGET_PEAK_MB),
+        (f"simulated / floor <= {TARGET_FLOOR_RATIO}: {ratio:.3f}", ratio <= TARGET_FLOOR_RATIO),
+    ]
+
+
+def report(runs: Sequence[Run], args: argparse.Namespace) -> bool:
+    """Print the table, the median, the checks and the targets; True when all are met."""
+    for key, value in machine().items():
+        print(f"- {key}: {value}")
+    full, naive = runs[0].full, runs[0].naive
+    print(f"- size: {full.groups:,} groups x {full.lines_per_group} lines, cadence {args.cadence_text}")
+    print(f"- baseline slice: the first {naive.groups:,} groups of the same history")
+    print(f"- calls (run 1): {full.calls}; token refreshes: {full.refresh_grants}")
+    print(f"- RSS before the sync (run 1): {full.setup_rss_mb:.0f} MB\n")
+    print(HEADER)
+    rows = [figures(run) for run in runs]
+    for number, (run, values) in enumerate(zip(runs, rows, strict=True), start=1):
+        print(row(str(number), values, run.full.throttled, run.full.lines))
+    median = [statistics.median(column) for column in zip(*rows, strict=True)]
+    print(row("**median**", median, max(r.full.throttled for r in runs), full.lines))
+    problems = [p for run in runs for m in (run.full, run.naive, run.real) for p in m.problems()]
+    print()
+    for problem in problems:
+        print(f"- INVALID: {problem}")
+    results = verdicts(median)
+    for text, met in results:
+        print(f"- {'met' if met else 'MISSED'}: {text}")
+    return not problems and all(met for _, met in results)
+
+
+def profile(args: argparse.Namespace, cadence: timedelta) -> int:
+    """One full-size sync under cProfile; print where the time goes."""
+    with tempfile.TemporaryDirectory(dir=args.db_dir) as scratch:
+        out = Path(scratch) / "sync.prof"
+        result = run_child("real", args.groups, args.lines_per_group, cadence, args.db_dir, out)
+        print(f"{result.lines:,} lines in {result.wall_seconds:.1f} s under cProfile\n")
+        stats = pstats.Stats(str(out))
+        stats.sort_stats("cumulative").print_stats(30)
+        stats.sort_stats("tottime").print_stats(25)
+    return 0
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--groups", type=int, default=10_000, help="settlement groups")
+    parser.add_argument("--lines-per-group", type=int, default=100, help="lines in each group")
+    parser.add_argument("--runs", type=int, default=3, help="measured runs (median reported)")
+    parser.add_argument("--baseline-groups", type=int, default=100, help="naive-loader slice")
+    parser.add_argument("--db-dir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--quick", action="store_true", help="a smoke size: 300 x 50, one run")
+    parser.add_argument("--profile", action="store_true", help="cProfile one full-size sync")
+    parser.add_argument("--child", choices=("real", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--cadence", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.groups, args.lines_per_group, args.runs, args.baseline_groups = 300, 50, 1, 20
+    if min(args.groups, args.lines_per_group, args.runs, args.baseline_groups) < 1:
+        parser.error("sizes and run counts must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print a markdown report; exit 1 when a target is missed."""
+    args = parse(argv)
+    if args.child:
+        return _child(args)
+    cadence = cadence_for(args.groups)
+    args.cadence_text = f"{cadence.total_seconds() / 60:.1f} minutes"
+    if args.profile:
+        return profile(args, cadence)
+    slice_groups = min(args.baseline_groups, args.groups)
+    runs = []
+    for number in range(1, args.runs + 1):
+        print(f"run {number}/{args.runs} ...", file=sys.stderr, flush=True)
+        full = run_child("real", args.groups, args.lines_per_group, cadence, args.db_dir)
+        naive = run_child("naive", slice_groups, args.lines_per_group, cadence, args.db_dir)
+        real = run_child("real", slice_groups, args.lines_per_group, cadence, args.db_dir)
+        runs.append(Run(full, naive, real))
+    return 0 if report(runs, args) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
