@@ -1,10 +1,11 @@
-"""OAuth 2.0 on authlib: refreshing token sources and the authorization-code flow with PKCE.
+"""OAuth 2.0 on authlib: stored token sets, refreshing token sources, the token endpoint.
 
 A connection's token set is ONE keyring entry ("token", JSON), so a rotated refresh token is
 persisted atomically with its access token. Refreshes are serialised per connection, across
 threads (a lock) and processes (`flock` on `<lock_dir>/<connection_id>.lock`); inside the lock
 the token set is re-read first, so two refreshes can never spend one rotating refresh token.
 Token endpoint failures map onto the connector error tree; no message carries a token or secret.
+The authorization-code flow that obtains the first token set is in `connectors.oauth_flow`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ import contextlib
 import fcntl
 import logging
 import os
-import secrets as random
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
 from authlib.integrations.httpx_client import OAuth2Client
@@ -83,12 +82,8 @@ def _reveal(value: SecretStr | None) -> str | None:
 
 
 def _access(tokens: TokenSet) -> str:
-    assert tokens.access_token is not None  # usable() and _token_set() guarantee one
+    assert tokens.access_token is not None  # usable() and token_set() guarantee one
     return tokens.access_token.get_secret_value()
-
-
-class AuthorizationFailed(AuthRevoked):
-    """The consent flow did not complete (declined, state mismatch, no code): start again."""
 
 
 def stored_token_set(secrets: SecretStore, connection_id: str) -> TokenSet | None:
@@ -148,7 +143,9 @@ class RefreshingTokenSource:
         self.provider = provider
         self.connection_id = connection_id
         self._secrets = secrets
-        self._endpoint = _Endpoint(provider, token_url, client_id, auth_method, transport, timeout)
+        self._endpoint = TokenEndpoint(
+            provider, token_url, client_id, auth_method, transport, timeout
+        )
         self._client_secret_name = client_secret_name
         self._clock = clock
         self._lock_path = lock_dir / f"{connection_id}.lock"
@@ -239,7 +236,7 @@ class RefreshingTokenSource:
                 error.message,
             )
             raise
-        tokens = _token_set(self.provider, body, started, previous=current)
+        tokens = token_set(self.provider, body, started, previous=current)
         if tokens.refresh_expires_at is None and self._refresh_lifetime is not None:
             tokens = tokens.model_copy(
                 update={"refresh_expires_at": started + self._refresh_lifetime}
@@ -248,7 +245,7 @@ class RefreshingTokenSource:
 
 
 @dataclass(frozen=True)
-class _Endpoint:
+class TokenEndpoint:
     """One token endpoint and the client that authenticates to it."""
 
     provider: str
@@ -338,7 +335,7 @@ def _token_error(
     return ConfigError(provider, "the token request was refused" + suffix, status=status)
 
 
-def _token_set(
+def token_set(
     provider: str, body: Mapping[str, Any], started: datetime, *, previous: TokenSet | None
 ) -> TokenSet:
     """A TokenSet from a token response; `previous` keeps a refresh token the server omitted."""
@@ -379,88 +376,3 @@ def _seconds(provider: str, value: object) -> int:
     if seconds < 0:
         raise UnexpectedPayload(provider, "the token response has a negative lifetime")
     return seconds
-
-
-# ---- authorization-code flow ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PendingAuthorization:
-    """An authorization in flight: where to send the user, and what checks the callback."""
-
-    url: str
-    state: str
-    code_verifier: str | None = field(repr=False)
-    redirect_uri: str
-
-
-def begin_authorization(
-    authorize_url: str,
-    client_id: str,
-    redirect_uri: str,
-    scope: str,
-    *,
-    pkce: bool = True,
-    extra_params: Mapping[str, str] | None = None,
-) -> PendingAuthorization:
-    """The consent URL (with `state` and, by default, a PKCE S256 challenge) to send the user to."""
-    verifier = random.token_urlsafe(64) if pkce else None
-    state = random.token_urlsafe(24)
-    method = "S256" if pkce else None
-    with OAuth2Client(
-        client_id=client_id,
-        redirect_uri=redirect_uri,
-        scope=scope or None,
-        code_challenge_method=method,
-    ) as client:
-        url, _ = client.create_authorization_url(
-            authorize_url, state=state, code_verifier=verifier, **dict(extra_params or {})
-        )
-    return PendingAuthorization(str(url), state, verifier, redirect_uri)
-
-
-def complete_authorization(
-    pending: PendingAuthorization,
-    callback_url_or_params: str | Mapping[str, str],
-    *,
-    token_url: str,
-    client_id: str,
-    client_secret: str,
-    auth_method: AuthMethod,
-    transport: httpx2.BaseTransport | None,
-    clock: Clock,
-    provider: str = "oauth",
-    timeout: float = 30.0,
-) -> TokenSet:
-    """Check the callback (state, error, code) and exchange the code for a token set."""
-    params = _callback_params(callback_url_or_params)
-    if not random.compare_digest(params.get("state", "").encode(), pending.state.encode()):
-        raise AuthorizationFailed(
-            provider,
-            "the callback does not belong to this authorization "
-            "(state mismatch); start connecting again",
-        )
-    error = params.get("error")
-    if error == "access_denied":
-        raise AuthorizationFailed(provider, "consent was declined; connect again and approve")
-    if error:
-        refused = f"the provider refused the authorization: {error[:100]}"
-        raise AuthorizationFailed(provider, refused)
-    code = params.get("code")
-    if not code:
-        raise AuthorizationFailed(provider, "the callback carries no authorization code")
-    endpoint = _Endpoint(provider, token_url, client_id, auth_method, transport, timeout)
-    grant = {"grant_type": "authorization_code", "code": code}
-    grant["redirect_uri"] = pending.redirect_uri
-    if pending.code_verifier:
-        grant["code_verifier"] = pending.code_verifier
-    started = clock.now()
-    body = endpoint.grant(client_secret, grant)
-    return _token_set(provider, body, started, previous=None)
-
-
-def _callback_params(value: str | Mapping[str, str]) -> dict[str, str]:
-    if not isinstance(value, str):
-        return dict(value)
-    query = urlsplit(value).query if "?" in value or "://" in value else value
-    return dict(parse_qsl(query, keep_blank_values=True))

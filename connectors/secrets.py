@@ -154,6 +154,11 @@ class MemoryKeyring(KeyringBackend):
     def __str__(self) -> str:
         return "MemoryKeyring"
 
+    def __len__(self) -> int:
+        """How many secrets it holds (tests check that nothing was left behind)."""
+        with self._lock:
+            return len(self._values)
+
     def get_password(self, service: str, username: str) -> str | None:
         with self._lock:
             return self._values.get((service, username))

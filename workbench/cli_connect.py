@@ -64,8 +64,14 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def credentials(
-    client_id: str, client_secret_env: str | None, refresh_token_env: str | None
+    app: AppContext,
+    workspace_ref: str,
+    client_id: str,
+    client_secret_env: str | None,
+    refresh_token_env: str | None,
 ) -> Credentials:
+    """The secrets to connect with, asked for only once the workspace is known to exist."""
+    app.store.workspace(workspace_ref)
     return Credentials(
         client_id=client_id,
         client_secret=secret_from(client_secret_env, "client secret", "--client-secret-env"),
@@ -124,7 +130,9 @@ def connect_amazon(
         region=region.lower(),
         settings=settings,
         endpoints=Endpoints(api_base_url, token_url),
-        credentials=credentials(client_id, client_secret_env, refresh_token_env),
+        credentials=credentials(
+            app, workspace_ref, client_id, client_secret_env, refresh_token_env
+        ),
     )
     click.echo(
         f"connected {created.id} ({created.name}, amazon {region.lower()}: "
@@ -162,7 +170,9 @@ def connect_xero(
         region=None,
         settings={"tenant": tenant} if tenant else {},
         endpoints=Endpoints(api_base_url, token_url, authorize_url),
-        credentials=credentials(client_id, client_secret_env, refresh_token_env),
+        credentials=credentials(
+            app, workspace_ref, client_id, client_secret_env, refresh_token_env
+        ),
     )
     click.echo(
         f"connected {created.id} ({created.name}, xero: {created.config.get('tenant_name')})"

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 import polars as pl
 
 from connectors.secrets import EncryptedFileKeyring, ensure_key_file
+from reconcile.database import schema_version
 from reconcile.models import Connection, ErrorClass
-from reconcile.store import schema_version
 from workbench.context import AppContext
 from workbench.sync import FeedResult, sync_connection
 

@@ -339,6 +339,7 @@ class AmazonSandbox:
         when = datetime.fromisoformat
         actions: dict[str, Callable[[], Any]] = {
             "issue_refresh_token": lambda: {"refresh_token": self.issue_refresh_token(seller)},
+            "issued_tokens": lambda: list(self.grants.issued),
             "revoke": lambda: self.revoke(seller),
             "expire_access_tokens": self.expire_access_tokens,
             "add_fault": lambda: self.add_fault(

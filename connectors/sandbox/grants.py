@@ -110,6 +110,7 @@ class GrantServer:
         self._codes: dict[str, _Code] = {}
         self._failures: list[int] = []
         self.refresh_grants = 0
+        self.issued: list[str] = []  # every token ever handed out, for leak checks in tests
         self.deny_consent = False
         self.consent_subject = "seller"
 
@@ -305,6 +306,7 @@ class GrantServer:
     def _token_body(self, grant: _Grant, refresh: str) -> dict[str, object]:
         access = self._access_prefix + secrets.token_urlsafe(32)
         self._access[access] = _AccessToken(grant, self._clock.now() + self._access_ttl)
+        self.issued.append(access)
         body: dict[str, object] = {
             "access_token": access,
             "token_type": "bearer",
@@ -318,6 +320,7 @@ class GrantServer:
     def _new_refresh(self, grant: _Grant) -> str:
         value = self._refresh_prefix + secrets.token_urlsafe(48)
         self._refresh[value] = _RefreshToken(grant, last_used=self._clock.now())
+        self.issued.append(value)
         return value
 
     def _grants(self) -> list[_Grant]:

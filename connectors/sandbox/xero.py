@@ -31,9 +31,9 @@ from connectors.sandbox.xero_limits import (
     Verdict,
     fingerprint,
 )
-from connectors.sandbox.xero_records import Invoice
 from connectors.sandbox.xero_render import (
     bad_request,
+    invoice_truth,
     not_connected,
     problem,
     respond,
@@ -146,7 +146,10 @@ class XeroSandbox:
     def control(self, action: str, payload: dict[str, Any]) -> Any:
         """Run a scenario control by name (the loopback server's control endpoint)."""
         controls: dict[str, Callable[[dict[str, Any]], Any]] = {
-            "issue_refresh_token": lambda p: self.issue_refresh_token(p.get("subject", "seller")),
+            "issue_refresh_token": lambda p: {
+                "refresh_token": self.issue_refresh_token(p.get("subject", "seller"))
+            },
+            "issued_tokens": lambda p: list(self.grants.issued),
             "revoke": lambda p: self.revoke(p.get("subject")),
             "expire_access_tokens": lambda p: self.expire_access_tokens(),
             "add_fault": lambda p: self.add_fault(
@@ -254,7 +257,7 @@ class XeroSandbox:
         with self._lock:
             chosen = [tenant_id] if tenant_id else self.tenant_ids
             return [
-                _truth(tenant, invoice, self.books[tenant])
+                invoice_truth(tenant, invoice, self.books[tenant])
                 for tenant in chosen
                 for invoice in self.books[tenant].invoices.values()
             ]
@@ -379,33 +382,3 @@ class XeroSandbox:
         if not isinstance(self.clock, SimulatedClock):
             raise TypeError("the sandbox runs on the system clock; time cannot be moved")
         return self.clock
-
-
-def _truth(tenant_id: str, invoice: Invoice, books: Books) -> dict[str, Any]:
-    contact = books.contacts.get(invoice.contact_id)
-    return {
-        "tenant_id": tenant_id,
-        "id": invoice.invoice_id,
-        "number": invoice.number,
-        "reference": invoice.reference,
-        "type": invoice.type,
-        "status": invoice.status,
-        "currency": invoice.currency,
-        "total": str(invoice.total),
-        "amount_due": str(invoice.amount_due),
-        "amount_paid": str(invoice.amount_paid),
-        "date": invoice.date.isoformat(),
-        "contact": contact.name if contact else invoice.contact_name,
-        "created_by_app": invoice.by_app,
-        "payments": list(invoice.payment_ids),
-        "line_items": [
-            {
-                "description": line.description,
-                "quantity": str(line.quantity),
-                "unit_amount": str(line.unit_amount),
-                "account_code": line.account_code,
-                "line_amount": str(line.line_amount),
-            }
-            for line in invoice.lines
-        ],
-    }

@@ -1,5 +1,6 @@
 """The sandbox's side of Xero's wire format: JSON with exact amounts, MS-JSON dates, the
-response envelopes, the error bodies of ledger-apis.md §A.8, and the `where` filter grammar.
+response envelopes, the error bodies of ledger-apis.md §A.8, and the `where` filter grammar;
+also the plain invoice records ("the truth") that the scenario controls report.
 """
 
 from __future__ import annotations
@@ -125,6 +126,37 @@ def invoice_json(invoice: Invoice, books: Books) -> dict[str, Any]:
     if invoice.fully_paid_on:
         body["FullyPaidOnDate"] = ms_date(invoice.fully_paid_on)
     return body
+
+
+def invoice_truth(tenant_id: str, invoice: Invoice, books: Books) -> dict[str, Any]:
+    """An invoice as the `invoices` control reports it: plain JSON, amounts as decimal text."""
+    contact = books.contacts.get(invoice.contact_id)
+    return {
+        "tenant_id": tenant_id,
+        "id": invoice.invoice_id,
+        "number": invoice.number,
+        "reference": invoice.reference,
+        "type": invoice.type,
+        "status": invoice.status,
+        "currency": invoice.currency,
+        "total": str(invoice.total),
+        "amount_due": str(invoice.amount_due),
+        "amount_paid": str(invoice.amount_paid),
+        "date": invoice.date.isoformat(),
+        "contact": contact.name if contact else invoice.contact_name,
+        "created_by_app": invoice.by_app,
+        "payments": list(invoice.payment_ids),
+        "line_items": [
+            {
+                "description": line.description,
+                "quantity": str(line.quantity),
+                "unit_amount": str(line.unit_amount),
+                "account_code": line.account_code,
+                "line_amount": str(line.line_amount),
+            }
+            for line in invoice.lines
+        ],
+    }
 
 
 def line_json(line: Line) -> dict[str, Any]:

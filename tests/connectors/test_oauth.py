@@ -29,14 +29,16 @@ from connectors.errors import (
 )
 from connectors.oauth import (
     AuthMethod,
-    AuthorizationFailed,
-    PendingAuthorization,
     RefreshingTokenSource,
     TokenSet,
-    begin_authorization,
-    complete_authorization,
     store_initial_token,
     stored_token_set,
+)
+from connectors.oauth_flow import (
+    AuthorizationFailed,
+    PendingAuthorization,
+    begin_authorization,
+    complete_authorization,
 )
 from connectors.sandbox.grants import GrantServer
 from connectors.secrets import EncryptedFileKeyring, MemoryKeyring, SecretStore

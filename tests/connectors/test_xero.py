@@ -496,7 +496,7 @@ def test_the_connector_works_against_the_sandbox_served_on_loopback(tmp_path: Pa
         granted = httpx2.post(f"{server.url}/_sandbox/xero/issue_refresh_token", json={})
         secrets = SecretStore(MemoryKeyring())
         secrets.set("xero-1", "client_secret", CLIENT_SECRET)
-        store_initial_token(secrets, "xero-1", granted.json()["result"])
+        store_initial_token(secrets, "xero-1", granted.json()["result"]["refresh_token"])
         tokens = RefreshingTokenSource(
             "xero",
             "xero-1",

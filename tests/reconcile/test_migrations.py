@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from reconcile import sql
-from reconcile.store import Store, StoreError, connect, migrate, schema_version
+from reconcile.database import connect, migrate, schema_version
+from reconcile.store import Store, StoreError
 
 LATEST = len(sql.migrations())
 

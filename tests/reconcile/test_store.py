@@ -29,7 +29,8 @@ from reconcile.models import (
     SettlementStatus,
     Source,
 )
-from reconcile.store import NotFound, SaveCounts, Store, StoreError, content_hash, settlement_id
+from reconcile.rows import content_hash, settlement_id
+from reconcile.store import NotFound, SaveCounts, Store, StoreError
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from connectors.sandbox.xero import XeroSandbox
 from connectors.secrets import MemoryKeyring, SecretStore
 from reconcile.models import Connection
 from reconcile.store import Store
+from tests.workbench.loopback import Cli, serve
 from workbench.context import AppContext
 from workbench.runtime import Runtime
 from workbench.settings import Settings
@@ -72,3 +74,9 @@ def world(tmp_path: Path) -> World:
     )
     workspace = store.add_workspace("Acme Ltd", "USD")
     return World(clock, amazon, xero, rt, workspace.id)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    """`workbench sandbox serve` in a subprocess and a CLI runner pointed at it."""
+    yield from serve(tmp_path)
