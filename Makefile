@@ -31,7 +31,7 @@ test: lint typecheck layers unit
 
 run: venv
 	$(BIN)/workbench init
-	$(BIN)/workbench demo
+	$(BIN)/workbench app
 
 bench: venv
 	$(BIN)/python bench/sync_bench.py

@@ -44,8 +44,9 @@ def test_sync_revoke_reconnect_and_retries_end_to_end(cli: Cli) -> None:
 
     cli.control("amazon", "add_fault", kind="429", path_prefix="/finances", times=2, retry_after=1)
     cli.control("amazon", "add_fault", kind="500", path_prefix="/finances", times=1)
-    done = cli("sync", "--connection", "Amazon US")
+    done = cli("-vv", "sync", "--connection", "Amazon US")  # debug logs land in the leak check
     assert "3 retries" in done.stdout
+    assert "DEBUG connectors.base" in done.stderr
     assert status(cli, "Amazon US")["status"] == "connected"
     kinds = [e["kind"] for e in cli.json("events", "--connection", "Amazon US")]
     assert kinds[-2:] == ["rate_limited", "sync_succeeded"]
