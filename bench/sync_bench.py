@@ -4,7 +4,8 @@ The real code runs end to end: `workbench.sync.sync_connection` with the Finance
 its client-side rate limiter and the LWA token refresh, against `AmazonSandbox` (which enforces
 the documented rates and answers 429 to a client that exceeds them), on a simulated clock so
 the rate limiter's waits cost no wall time. The seller's history is spread over the two years
-the sync reads, and every group is closed, so the sync must store exactly groups x lines.
+the sync reads, and every group is complete when it is read, so the sync must store exactly
+groups x lines, every settlement closed, with the sandbox's own totals.
 
 Each measured sync runs in a fresh subprocess (peak RSS does not carry over) on a fresh
 database file. Every run also measures a baseline on a slice of the same history: the same
@@ -34,6 +35,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,8 @@ class Measurement:
     lines_per_group: int
     settlements: int  # rows in the settlements table afterwards
     lines: int  # rows in the settlement_lines table afterwards
+    closed: int  # settlements stored as closed
+    net_matches: bool  # the stored net amounts add up to the sandbox's own totals
     wall_seconds: float  # the whole sync_connection call
     cpu_seconds: float  # user + system CPU time of the process (all threads) during the call
     sandbox_seconds: float  # of which the sandbox answering requests (the provider's side)
@@ -114,6 +118,10 @@ class Measurement:
             )
         if self.settlements != self.groups:
             found.append(f"stored {self.settlements} settlements, expected {self.groups}")
+        if self.closed != self.settlements:
+            found.append(f"{self.settlements - self.closed} settlements were stored while open")
+        if not self.net_matches:
+            found.append("the stored net amounts differ from the sandbox's totals")
         if self.throttled:
             found.append(f"the sandbox answered {self.throttled} requests with 429")
         return found
@@ -357,8 +365,11 @@ def measure(
     failed = [result.error for result in results if result.error is not None]
     if failed:
         raise SystemExit(f"the sync failed: {failed[0]}")
+    peak_rss = _peak_rss_mb()
     with store.read() as con:
-        settlements, lines = _count(con, "settlements"), _count(con, "settlement_lines")
+        settlements, closed, net = _settlement_totals(con)
+        lines = _count(con, "settlement_lines")
+    truth = world.sandbox.inner.groups(SELLER)[:groups]  # later ones started after the sync
     stats = world.sandbox.inner.stats()
     return Measurement(
         loader=loader,
@@ -366,11 +377,13 @@ def measure(
         lines_per_group=lines_per_group,
         settlements=settlements,
         lines=lines,
+        closed=closed,
+        net_matches=net == sum(Decimal(group["total"]) for group in truth),
         wall_seconds=wall,
         cpu_seconds=cpu,
         sandbox_seconds=world.sandbox.seconds,
         store_seconds=store.save_seconds,
-        peak_rss_mb=_peak_rss_mb(),
+        peak_rss_mb=peak_rss,
         setup_rss_mb=setup_rss,
         simulated_seconds=(world.clock.now() - started_at).total_seconds(),
         floor_seconds=rate_floor(stats["calls"]),
@@ -383,6 +396,14 @@ def measure(
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # a fixed table name
     return int(row[0]) if row else 0
+
+
+def _settlement_totals(con: duckdb.DuckDBPyConnection) -> tuple[int, int, Decimal]:
+    """How many settlements, how many of them closed, and the sum of their net amounts."""
+    query = "SELECT count(*), count(*) FILTER (status = 'closed'), sum(net) FROM settlements"
+    row = con.execute(query).fetchone()
+    assert row is not None  # an aggregate always returns one row
+    return int(row[0]), int(row[1]), Decimal(row[2] or 0)
 
 
 def _child(args: argparse.Namespace) -> int:
@@ -488,7 +509,25 @@ def machine() -> dict[str, str]:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "duckdb": duckdb.__version__,
+        "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    """The checked-out commit, marked when the working tree has changes (read-only git calls)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + (" with uncommitted changes" if dirty.stdout.strip() else "")
 
 
 def _proc_field(path: str, name: str) -> str:
@@ -510,10 +549,11 @@ def verdicts(runs: Sequence[Run]) -> list[tuple[str, bool]]:
     ]
 
 
-def report(runs: Sequence[Run], cadence: timedelta) -> bool:
+def report(runs: Sequence[Run], cadence: timedelta, load: tuple[float, float]) -> bool:
     """Print the setting, both tables, the checks and the targets; True when all are met."""
     for key, value in machine().items():
         print(f"- {key}: {value}")
+    print(f"- load average (1 min) before / after the runs: {load[0]:.2f} / {load[1]:.2f}")
     full, naive = runs[0].full, runs[0].naive
     minutes = cadence.total_seconds() / 60
     print(f"- size: {full.groups:,} groups x {full.lines_per_group} lines, every {minutes:.1f} min")
@@ -573,14 +613,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile:
         return profile(args, cadence)
     slice_groups = min(args.baseline_groups, args.groups)
-    runs = []
+    runs, before = [], os.getloadavg()[0]
     for number in range(1, args.runs + 1):
         print(f"run {number}/{args.runs} ...", file=sys.stderr, flush=True)
         full = run_child("real", args.groups, args.lines_per_group, cadence, args.db_dir)
         naive = run_child("naive", slice_groups, args.lines_per_group, cadence, args.db_dir)
         real = run_child("real", slice_groups, args.lines_per_group, cadence, args.db_dir)
         runs.append(Run(full, naive, real))
-    return 0 if report(runs, cadence) else 1
+    return 0 if report(runs, cadence, (before, os.getloadavg()[0])) else 1
 
 
 if __name__ == "__main__":

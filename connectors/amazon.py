@@ -37,7 +37,15 @@ from connectors.amazon_marketplaces import (
     marketplaces_for,
     region_url,
 )
-from connectors.base import ApiClient, RetryPolicy, TokenAuth, TokenSource, body_excerpt, make_http
+from connectors.base import (
+    ApiClient,
+    ProviderClient,
+    RetryPolicy,
+    TokenAuth,
+    TokenSource,
+    body_excerpt,
+    make_http,
+)
 from connectors.clock import Clock
 from connectors.errors import (
     AuthRevoked,
@@ -192,7 +200,7 @@ def _ceil(moment: datetime) -> datetime:
     return floor if floor == moment else floor + timedelta(seconds=1)
 
 
-class AmazonFinances:
+class AmazonFinances(ProviderClient):
     """The settlements feed of one Amazon seller account, read through Finances API v0."""
 
     provider = PROVIDER
@@ -208,16 +216,6 @@ class AmazonFinances:
         self.api = api
         self.connection = connection
         self.marketplaces = tuple(marketplaces)
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        self.api.http.close()
-
-    def __enter__(self) -> AmazonFinances:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def settlements(self, start: datetime, end: datetime) -> Iterator[SettlementBatch]:
         """One batch per financial event group started in `[start, end)`, streamed.

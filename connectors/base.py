@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import httpx2
 
@@ -328,3 +328,19 @@ class ApiClient:
                 check(page, response)
             yield from pages.items(page)
             next_params = pages.next_params(page, response, next_params)
+
+
+class ProviderClient:
+    """What every provider client shares: its `ApiClient`, closed when the client is done."""
+
+    api: ApiClient
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self.api.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

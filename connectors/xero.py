@@ -16,7 +16,15 @@ from urllib.parse import quote
 import httpx2
 from pydantic import BaseModel, TypeAdapter
 
-from connectors.base import ApiClient, RetryPolicy, TokenAuth, TokenSource, decode_json, make_http
+from connectors.base import (
+    ApiClient,
+    ProviderClient,
+    RetryPolicy,
+    TokenAuth,
+    TokenSource,
+    decode_json,
+    make_http,
+)
 from connectors.clock import Clock
 from connectors.errors import ConfigError, ConnectorError, UnexpectedPayload
 from connectors.pagination import PageNumber, Params
@@ -160,22 +168,13 @@ def _decoder(model: type[_Page]) -> Callable[[bytes], _Page]:
     return decode
 
 
-class XeroLedger:
+class XeroLedger(ProviderClient):
     """One Xero tenant: invoices and bills, their payments, and the sync feed."""
 
     def __init__(self, api: ApiClient, *, connection_id: str, tenant_id: str | None) -> None:
         self.api = api
         self.connection_id = connection_id
         self.tenant_id = tenant_id
-
-    def close(self) -> None:
-        self.api.http.close()
-
-    def __enter__(self) -> XeroLedger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def tenants(self) -> list[Tenant]:
         """The organisations this grant may use (`GET /connections`)."""

@@ -123,7 +123,8 @@ def _onboard(rt: Runtime, info: Provider, connection: Connection) -> Connection:
     """Provider steps between a working token and a usable connection."""
     if info.name != "xero":
         return connection
-    tenants = rt.client(connection).tenants()
+    with rt.client(connection) as ledger:
+        tenants = ledger.tenants()
     tenant = xero.choose_tenant(tenants, connection.config.get("tenant"))
     config = {**connection.config, "tenant_id": tenant.tenant_id, "tenant_name": tenant.tenant_name}
     return connection.model_copy(update={"config": config})

@@ -104,11 +104,11 @@ def sync_feed(
     _event(rt, connection, EventKind.SYNC_STARTED, feed=feed, detail=f"sync of {feed} started")
     retries = _Retries()
     try:
-        client = rt.client(connection, on_retry=retries)
-        if info.kind == "channel":
-            result = _sync_settlements(rt, connection, info, feed, client, progress)
-        else:
-            result = _sync_ledger(rt, connection, info, feed, client)
+        with rt.client(connection, on_retry=retries) as client:
+            if info.kind == "channel":
+                result = _sync_settlements(rt, connection, info, feed, client, progress)
+            else:
+                result = _sync_ledger(rt, connection, info, feed, client)
     except ConnectorError as error:
         _record_failure(rt, connection, feed, error)
         return FeedResult(connection, feed, retries=retries.count, error=error)
