@@ -21,6 +21,34 @@ def _utc(value: datetime) -> datetime:
     return value
 
 
+# Names (config keys, query parameters, form fields) whose values are secrets: the store refuses
+# them in a connection's config and the connectors mask them. Compare in lower case.
+SECRET_NAMES: frozenset[str] = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token",
+        "client_secret",
+        "consumer_key",
+        "consumer_secret",
+        "app_secret",
+        "secret",
+        "password",
+        "api_key",
+        "apikey",
+        "private_key",
+        "code",
+        "code_verifier",
+        "spapi_oauth_code",
+        "oauth_signature",
+        "signature",
+        "sign",
+        "x-amz-signature",
+        "x-amz-security-token",
+    }
+)
+
 CalendarDate = date  # an alias, so a field may be called `date`
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]

@@ -39,10 +39,17 @@ def exponent(currency: str) -> int:
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
-    """`amount` to the currency's exponent (banker's rounding only ever drops zeros here)."""
+    """`amount` rounded (half to even) to the currency's exponent: digits beyond it are lost."""
     return amount.quantize(Decimal(1).scaleb(-exponent(currency)), rounding=ROUND_HALF_EVEN)
 
 
 def format_amount(amount: Decimal, currency: str) -> str:
-    """The decimal string of `amount` in `currency`'s exponent: `1234.50`, `1200` for JPY."""
-    return f"{quantize(amount, currency):f}"
+    """The exact decimal string of `amount`, in `currency`'s exponent when that loses nothing.
+
+    `1234.50` for USD, `1200` for JPY, `1.250` for KWD; a stored amount finer than the
+    currency (`1.0050` USD) keeps its digits without the trailing zeros: `1.005`.
+    """
+    exact = quantize(amount, currency)
+    if exact != amount:
+        exact = amount.normalize()
+    return f"{abs(exact) if exact.is_zero() else exact:f}"

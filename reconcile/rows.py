@@ -38,6 +38,15 @@ class SaveCounts:
     unchanged: int
     lines: int
 
+    def __add__(self, other: SaveCounts) -> SaveCounts:
+        """The counts of two saves together, e.g. the chunks of one sync."""
+        return SaveCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.lines + other.lines,
+        )
+
 
 def settlement_id(connection_id: str, provider_settlement_id: str) -> str:
     """The store's deterministic id of a provider's settlement on a connection."""

@@ -26,6 +26,7 @@ from reconcile import sql
 from reconcile.database import connect, frame, migrate, open_file, transaction_on
 from reconcile.errors import NotFound, StoreBusy, StoreError
 from reconcile.models import (
+    SECRET_NAMES,
     Connection,
     ConnectionEvent,
     Feed,
@@ -46,10 +47,6 @@ from reconcile.rows import (
 # The errors and the save result belong to the store's interface: callers use them from here.
 __all__ = ["NotFound", "SaveCounts", "Store", "StoreBusy", "StoreError"]
 
-_SECRET_KEYS = frozenset(
-    {"client_secret", "consumer_secret", "secret", "password", "refresh_token", "access_token"}
-    | {"token", "api_key", "private_key"}
-)
 _MIGRATION_LOCK = threading.Lock()
 
 
@@ -360,10 +357,12 @@ def _connections(con: duckdb.DuckDBPyConnection, workspace_id: str | None) -> li
 
 def _check_no_secrets(config: Mapping[str, Any]) -> None:
     for key, value in config.items():
-        if key.lower() in _SECRET_KEYS:
+        name = key.lower()
+        if name in SECRET_NAMES or name.replace("-", "_") in SECRET_NAMES:
             raise StoreError(
                 f"connection config key {key!r} looks like a secret; secrets belong in the "
                 f"keyring, never in the database"
             )
-        if isinstance(value, Mapping):
-            _check_no_secrets(value)
+        for nested in value if isinstance(value, list) else [value]:
+            if isinstance(nested, Mapping):
+                _check_no_secrets(nested)

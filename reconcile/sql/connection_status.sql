@@ -1,33 +1,43 @@
 -- Each live connection's status as of $as_of, derived from its events and feeds; first match wins:
--- paused (every feed paused), disconnected (the latest break is later than the latest restore),
--- degraded (the latest sync attempt failed for a non-auth reason), expiring (a known grant expiry
--- within 14 days), connected. Events after $as_of are not yet known and are ignored.
+-- paused (every feed paused), disconnected (the latest break comes after the latest restore),
+-- degraded (the latest sync attempt of some running feed failed for a non-auth reason), expiring
+-- (a known grant expiry within 14 days), connected (its reason is NULL). Events after $as_of are
+-- not yet known and are ignored. Events order by ("at", id): a simulated clock records several
+-- at one instant, and id is the order they were recorded in.
 WITH known AS (
-    SELECT id, connection_id, "at", kind, error_class, detail
+    SELECT id, connection_id, feed, "at", kind, error_class, detail,
+           concat_ws(': ', error_class, coalesce(nullif(detail, ''), replace(kind, '_', ' ')))
+               AS reason
     FROM connection_events
     WHERE "at" <= $as_of::TIMESTAMPTZ
 ),
+-- Auth failures break the whole connection, whichever feed saw them: the feeds share the token.
 breaks AS (
-    SELECT connection_id, "at",
-           concat_ws(': ', error_class, coalesce(nullif(detail, ''), replace(kind, '_', ' ')))
-               AS reason
+    SELECT connection_id, "at", id, reason
     FROM known
     WHERE kind IN ('revoked', 'expired', 'refresh_failed', 'disconnected_by_user')
        OR (kind = 'sync_failed' AND error_class = 'auth')
     QUALIFY row_number() OVER (PARTITION BY connection_id ORDER BY "at" DESC, id DESC) = 1
 ),
 restores AS (
-    SELECT connection_id, max("at") AS "at"
+    SELECT connection_id, "at", id
     FROM known
     WHERE kind IN ('connected', 'reconnected', 'sync_succeeded')
-    GROUP BY connection_id
+    QUALIFY row_number() OVER (PARTITION BY connection_id ORDER BY "at" DESC, id DESC) = 1
 ),
-attempts AS (
-    SELECT connection_id, kind, error_class,
-           concat_ws(': ', error_class, coalesce(nullif(detail, ''), replace(kind, '_', ' ')))
-               AS reason
-    FROM known
-    WHERE kind IN ('sync_succeeded', 'sync_failed')
+latest_attempts AS (
+    SELECT k.connection_id, k.feed, k."at", k.id, k.kind, k.error_class, k.reason
+    FROM known AS k
+    LEFT JOIN feeds AS f ON f.connection_id = k.connection_id AND f.name = k.feed
+    WHERE k.kind IN ('sync_succeeded', 'sync_failed') AND NOT coalesce(f.paused, false)
+    QUALIFY row_number() OVER (
+        PARTITION BY k.connection_id, k.feed ORDER BY k."at" DESC, k.id DESC
+    ) = 1
+),
+degradations AS (
+    SELECT connection_id, reason
+    FROM latest_attempts
+    WHERE kind = 'sync_failed' AND error_class IS DISTINCT FROM 'auth'
     QUALIFY row_number() OVER (PARTITION BY connection_id ORDER BY "at" DESC, id DESC) = 1
 ),
 pauses AS (
@@ -52,11 +62,13 @@ feed_states AS (
 judged AS (
     SELECT c.id, w.name AS workspace, c.name, c.provider, c.kind, c.grant_expires_at,
            t.last_sync_at, t.last_attempt_at, b.reason AS break_reason,
-           a.reason AS attempt_reason, coalesce(p.reason, 'every feed is paused') AS pause_reason,
+           d.reason AS degraded_reason, coalesce(p.reason, 'every feed is paused') AS pause_reason,
            CASE
                WHEN coalesce(f.all_paused, false) THEN 'paused'
-               WHEN b."at" > coalesce(r."at", '-infinity'::TIMESTAMPTZ) THEN 'disconnected'
-               WHEN a.kind = 'sync_failed' AND a.error_class IS DISTINCT FROM 'auth' THEN 'degraded'
+               WHEN b.id IS NOT NULL
+                    AND (r.id IS NULL OR b."at" > r."at" OR (b."at" = r."at" AND b.id > r.id))
+                   THEN 'disconnected'
+               WHEN d.reason IS NOT NULL THEN 'degraded'
                WHEN c.grant_expires_at <= $as_of::TIMESTAMPTZ + INTERVAL 14 DAY THEN 'expiring'
                ELSE 'connected'
            END AS status
@@ -64,7 +76,7 @@ judged AS (
     JOIN workspaces AS w ON w.id = c.workspace_id
     LEFT JOIN breaks AS b ON b.connection_id = c.id
     LEFT JOIN restores AS r ON r.connection_id = c.id
-    LEFT JOIN attempts AS a ON a.connection_id = c.id
+    LEFT JOIN degradations AS d ON d.connection_id = c.id
     LEFT JOIN pauses AS p ON p.connection_id = c.id
     LEFT JOIN sync_times AS t ON t.connection_id = c.id
     LEFT JOIN feed_states AS f ON f.connection_id = c.id
@@ -75,9 +87,8 @@ SELECT id, workspace, name, provider, kind, status,
        CASE status
            WHEN 'paused' THEN pause_reason
            WHEN 'disconnected' THEN break_reason
-           WHEN 'degraded' THEN attempt_reason
+           WHEN 'degraded' THEN degraded_reason
            WHEN 'expiring' THEN 're-authorisation due ' || strftime(grant_expires_at, '%Y-%m-%d')
-           ELSE ''
        END AS status_reason,
        last_sync_at, last_attempt_at, grant_expires_at
 FROM judged

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from reconcile import sql
 from reconcile.models import (
+    SECRET_NAMES,
     Connection,
     ConnectionEvent,
     ErrorClass,
@@ -215,6 +216,53 @@ def test_add_connection_refuses_a_secret_in_its_config() -> None:
     leaky = connection(id_="x-1", name="Xero", config={"oauth": {"refresh_token": "rt-123"}})
     with pytest.raises(StoreError, match="'refresh_token' looks like a secret"):
         store.add_connection(leaky, ["ledger_entries"])
+    assert [c.id for c in store.connections()] == ["amz-1"]
+
+
+REQUIRED_SECRET_NAMES = [
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "code",
+    "code_verifier",
+    "token",
+    "id_token",
+    "password",
+    "api_key",
+    "apikey",
+    "app_secret",
+    "consumer_key",
+    "consumer_secret",
+    "oauth_signature",
+    "signature",
+    "sign",
+    "spapi_oauth_code",
+    "x-amz-signature",
+    "x-amz-security-token",
+    "secret",
+]
+
+
+def test_the_secret_names_cover_every_credential_the_providers_use() -> None:
+    assert set(REQUIRED_SECRET_NAMES) <= SECRET_NAMES
+    assert all(name == name.lower() for name in SECRET_NAMES)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        *({name: "x"} for name in REQUIRED_SECRET_NAMES),
+        {"Client-Secret": "x"},
+        {"X-Amz-Signature": "x"},
+        {"accounts": [{"region": "eu"}, {"api_key": "x"}]},
+    ],
+)
+def test_add_connection_refuses_every_secret_looking_key_in_any_case_or_nesting(
+    config: dict[str, Any],
+) -> None:
+    store = seeded()
+    with pytest.raises(StoreError, match="looks like a secret; secrets belong in the keyring"):
+        store.add_connection(connection(id_="x-1", name="Xero", config=config), ["ledger_entries"])
     assert [c.id for c in store.connections()] == ["amz-1"]
 
 
@@ -489,6 +537,17 @@ def test_the_settlement_id_is_deterministic_per_connection_and_provider_id() -> 
     assert len(settlement_id("amz-1", "S1")) == 24
 
 
+def test_stored_hashes_are_found_for_existing_ids_only() -> None:
+    store = seeded()
+    store.save_window("amz-1", "settlements", [batch("S1"), batch("S2")], cursor=None)
+    s1, s9 = settlement_id("amz-1", "S1"), settlement_id("amz-1", "S9")
+    with store.read() as con:
+        found = con.execute(sql.load("settlement_hashes"), {"ids": [s1, s9, s1]}).fetchall()
+        none = con.execute(sql.load("settlement_hashes"), {"ids": []}).fetchall()
+    assert found == [(s1, content_hash(batch("S1")))]
+    assert none == []
+
+
 def test_the_posting_status_is_the_latest_postings_state_else_unposted() -> None:
     store = seeded()
     store.save_window("amz-1", "settlements", [batch("S1"), batch("S2")], cursor=None)
@@ -620,92 +679,28 @@ def test_ledger_entries_are_upserted_on_their_object_id() -> None:
     assert store.cursor("xero-1", "ledger_entries") == T0
 
 
+def test_chunked_ledger_saves_leave_the_cursor_alone_until_the_last_and_add_up() -> None:
+    store = ledger_store()
+    entries = [entry(f"i{n}", f"{n}.00") for n in range(5)]
+    first = store.save_ledger_entries("xero-1", "ledger_entries", entries[:2], cursor=None)
+    assert store.cursor("xero-1", "ledger_entries") is None
+    second = store.save_ledger_entries("xero-1", "ledger_entries", entries[1:4], cursor=None)
+    assert store.cursor("xero-1", "ledger_entries") is None
+    last = store.save_ledger_entries("xero-1", "ledger_entries", entries[4:], cursor=T0)
+    assert store.cursor("xero-1", "ledger_entries") == T0
+    assert first + second + last == SaveCounts(inserted=5, updated=0, unchanged=1, lines=0)
+    later = T0 + timedelta(days=1)
+    store.save_ledger_entries("xero-1", "ledger_entries", entries[:1], cursor=None)
+    assert store.cursor("xero-1", "ledger_entries") == T0
+    empty = store.save_ledger_entries("xero-1", "ledger_entries", [], cursor=later)
+    assert empty == SaveCounts(inserted=0, updated=0, unchanged=0, lines=0)
+    assert store.cursor("xero-1", "ledger_entries") == later
+    assert store.ledger_entries("xero-1").height == 5
+
+
 def test_a_ledger_entry_of_another_connection_is_refused() -> None:
     with pytest.raises(StoreError, match="ledger entry i1 belongs to connection 'xero-1'"):
         ledger_store().save_ledger_entries("amz-1", "x", [entry("i1", "1")], cursor=None)
-
-
-# -- connection status ---------------------------------------------------------------------------
-
-NOW = T0 + timedelta(days=30)
-
-
-def status_of(store: Store, as_of: datetime = NOW) -> tuple[str, str]:
-    row = store.connection_status(as_of=as_of).row(0, named=True)
-    return row["status"], row["status_reason"]
-
-
-def test_a_connection_without_trouble_is_connected_with_no_reason() -> None:
-    store = seeded()
-    store.record_event(event(EventKind.CONNECTED, T0))
-    assert status_of(store) == ("connected", "")
-
-
-def test_a_revoked_grant_disconnects_with_its_reason_until_reconnected() -> None:
-    store = seeded()
-    store.record_event(event(EventKind.SYNC_SUCCEEDED, T0))
-    revoked = event(EventKind.REVOKED, T0 + timedelta(days=1), error_class=ErrorClass.AUTH)
-    store.record_event(revoked.model_copy(update={"detail": "grant revoked in Seller Central"}))
-    assert status_of(store) == ("disconnected", "auth: grant revoked in Seller Central")
-    store.record_event(event(EventKind.RECONNECTED, T0 + timedelta(days=2)))
-    assert status_of(store) == ("connected", "")
-    assert status_of(store, as_of=T0 + timedelta(days=1, hours=1))[0] == "disconnected"
-
-
-def test_an_auth_failure_disconnects_but_a_transient_one_only_degrades() -> None:
-    store = seeded()
-    store.record_event(event(EventKind.SYNC_SUCCEEDED, T0))
-    store.record_event(
-        event(
-            EventKind.SYNC_FAILED, T0 + timedelta(hours=1), error_class=ErrorClass.TRANSIENT
-        ).model_copy(update={"detail": "503 from upstream"})
-    )
-    assert status_of(store) == ("degraded", "transient: 503 from upstream")
-    store.record_event(
-        event(EventKind.SYNC_FAILED, T0 + timedelta(hours=2), error_class=ErrorClass.AUTH)
-    )
-    assert status_of(store) == ("disconnected", "auth: sync failed")
-
-
-def test_a_successful_sync_after_a_failure_is_connected_again() -> None:
-    store = seeded()
-    store.record_event(event(EventKind.SYNC_FAILED, T0, error_class=ErrorClass.DATA))
-    store.record_event(event(EventKind.SYNC_SUCCEEDED, T0 + timedelta(hours=1)))
-    assert status_of(store) == ("connected", "")
-
-
-def test_a_grant_expiring_within_14_days_is_expiring() -> None:
-    store = seeded()
-    store.set_grant_expiry("amz-1", NOW + timedelta(days=14))
-    assert status_of(store) == ("expiring", "re-authorisation due 2024-04-14")
-    assert status_of(store, as_of=NOW - timedelta(days=1))[0] == "connected"
-
-
-def test_paused_wins_only_when_every_feed_is_paused() -> None:
-    store = seeded(feeds=["settlements", "finances"])
-    store.record_event(event(EventKind.REVOKED, T0, error_class=ErrorClass.AUTH))
-    store.set_feed_paused("amz-1", "settlements", True)
-    assert status_of(store)[0] == "disconnected"
-    store.set_feed_paused("amz-1", "finances", True)
-    store.record_event(event(EventKind.FEED_PAUSED, T0, feed="finances", detail="seasonal"))
-    assert status_of(store) == ("paused", "seasonal")
-
-
-def test_status_reports_the_last_sync_and_attempt_and_skips_removed_connections() -> None:
-    store = seeded()
-    store.add_connection(connection(id_="eb-1", name="eBay", provider="ebay"), ["settlements"])
-    store.record_event(event(EventKind.SYNC_SUCCEEDED, T0))
-    store.record_event(event(EventKind.SYNC_STARTED, T0 + timedelta(hours=5)))
-    store.remove_connection("eb-1")
-    frame = store.connection_status("acme-ltd", as_of=NOW)
-    assert frame.columns == [
-        "id", "workspace", "name", "provider", "kind", "status", "status_reason",
-        "last_sync_at", "last_attempt_at", "grant_expires_at",
-    ]  # fmt: skip
-    assert frame.select("id", "workspace", "last_sync_at", "last_attempt_at").rows() == [
-        ("amz-1", "Acme Ltd", T0, T0 + timedelta(hours=5)),
-    ]
-    assert store.connection_status("bolt", as_of=NOW).is_empty()
 
 
 # -- audit ---------------------------------------------------------------------------------------
