@@ -78,6 +78,7 @@ __all__ = [
     "SETTLEMENT_REPORT_HORIZON",
     "AmazonFinances",
     "Marketplace",
+    "config_for",
     "connect",
     "marketplaces_for",
 ]
@@ -340,6 +341,14 @@ def _marketplace_codes(connection: Connection) -> list[str]:
     if not isinstance(codes, list | tuple) or not all(isinstance(c, str) for c in codes):
         raise ConfigError(PROVIDER, "marketplaces must be a list of country codes or ids")
     return [code for code in codes if code.strip()]
+
+
+def config_for(region: str, marketplaces: Sequence[str]) -> dict[str, Any]:
+    """A connection's validated Amazon settings: the region's marketplaces as country codes.
+
+    Every code must name a marketplace of `region`; none given means all of the region's.
+    """
+    return {"marketplaces": [m.country for m in marketplaces_for(region, marketplaces)]}
 
 
 def connect(

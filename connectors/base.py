@@ -10,10 +10,12 @@ import contextlib
 import email.utils
 import json
 import logging
+import math
 import random
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol, Self
 
@@ -88,9 +90,13 @@ ErrorHook = Callable[[httpx2.Response], ConnectorError | None]
 Decoder = Callable[[bytes], Any]
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def decode_json(content: bytes) -> Any:
-    """JSON with every non-integer number as an exact `Decimal` (never a float)."""
-    return json.loads(content, parse_float=Decimal)
+    """JSON with every non-integer number as an exact `Decimal`; `NaN` and `Infinity` refused."""
+    return json.loads(content, parse_float=Decimal, parse_constant=_no_constant)
 
 
 def make_http(
@@ -113,17 +119,37 @@ def request_id(response: httpx2.Response) -> str | None:
 
 
 def retry_after(response: httpx2.Response) -> float | None:
-    """Seconds from a `Retry-After` header given as seconds or as an HTTP date."""
-    value = response.headers.get("retry-after")
+    """Seconds from a `Retry-After` header given as seconds or as an HTTP date.
+
+    None for anything else: a header the server garbled is no hint, never a crash.
+    """
+    value = response.headers.get("retry-after", "").strip()
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
+        return _seconds_between(response.headers.get("date"), value)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _seconds_between(start: str | None, end: str) -> float | None:
+    """Seconds from HTTP date `start` to HTTP date `end`; None when either does not parse."""
+    sent, until = _http_date(start), _http_date(end)
+    if sent is None or until is None:
+        return None
+    return max(0.0, (until - sent).total_seconds())
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP date as an aware datetime; a zone-less one (`-0000`) is UTC."""
+    if not value:
+        return None
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        date = response.headers.get("date")
-        sent = email.utils.parsedate_to_datetime(date) if date else None
-        return max(0.0, (parsed - sent).total_seconds()) if sent else None
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def body_excerpt(response: httpx2.Response, limit: int = 300) -> str:
@@ -206,15 +232,70 @@ class ApiClient:
     ) -> httpx2.Response:
         self.limiter.acquire(operation)
         all_headers = {**(self.auth.headers() if self.auth else {}), **(headers or {})}
+        request = self.http.build_request(
+            method, path, params=params, headers=all_headers, json=body
+        )
         self.calls += 1
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s %s", self.provider, method, redact_url(f"{path}?{params or ''}"))
+            log.debug("%s %s %s", self.provider, method, redact_url(str(request.url)))
         with self._in_flight:
-            return self.http.request(method, path, params=params, headers=all_headers, json=body)
+            return self.http.send(request)
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        body: Any,
+    ) -> httpx2.Response | httpx2.TransportError:
+        """One exchange: the response (observed), or the network failure that replaced it."""
+        try:
+            response = self._send(method, path, operation, params, headers, body)
+        except httpx2.TransportError as exc:
+            return exc
+        if self._observe:
+            self._observe(response)
+        return response
 
     def _error_for(self, response: httpx2.Response) -> ConnectorError:
         custom = self._classify(response) if self._classify else None
         return custom or default_error(self.provider, response)
+
+    def _refused_token(self, outcome: httpx2.Response | httpx2.TransportError) -> bool:
+        return isinstance(outcome, httpx2.Response) and outcome.status_code in self._refresh_on
+
+    def _decide(
+        self, method: str, path: str, outcome: httpx2.Response | httpx2.TransportError, attempt: int
+    ) -> httpx2.Response | tuple[ConnectorError, float]:
+        """What one attempt's outcome means: the response to return, or (error, delay) to retry.
+
+        Raises the classified error when it is not worth retrying, and `RateLimited` when the
+        wait the provider asks for is longer than the policy allows.
+        """
+        if isinstance(outcome, httpx2.TransportError):
+            failure = f"{type(outcome).__name__} on {method} {redact_url(path)}"
+            return UpstreamUnavailable(self.provider, failure), self._backoff(attempt)
+        if outcome.is_success:
+            return outcome
+        error = self._error_for(outcome)
+        if not is_retryable(error):
+            raise error
+        hinted = error.retry_after if isinstance(error, RateLimited) else None
+        delay = hinted if hinted is not None else self._backoff(attempt)
+        if delay > self.retry.max_wait:
+            raise RateLimited(
+                self.provider,
+                f"{error.message}; retry after {delay:.0f} s",
+                retry_after=delay,
+                status=error.status,
+                request_id=error.request_id,
+            )
+        return error, delay
+
+    def _backoff(self, attempt: int) -> float:
+        return self.retry.backoff(attempt, self._jitter())
 
     def request(
         self,
@@ -231,37 +312,15 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
-            try:
-                response = self._send(method, path, operation, params, headers, json)
-            except httpx2.TransportError as exc:
-                error: ConnectorError = UpstreamUnavailable(
-                    self.provider, f"{type(exc).__name__} on {method} {redact_url(path)}"
-                )
-                delay = self.retry.backoff(attempt, self._jitter())
-            else:
-                if self._observe:
-                    self._observe(response)
-                if response.is_success:
-                    return response
-                error = self._error_for(response)
-                if response.status_code in self._refresh_on and self.auth and not refreshed:
-                    self.auth.source.invalidate()
-                    refreshed = True
-                    continue
-                if not is_retryable(error):
-                    raise error
-                hinted = error.retry_after if isinstance(error, RateLimited) else None
-                delay = (
-                    hinted if hinted is not None else self.retry.backoff(attempt, self._jitter())
-                )
-                if delay > self.retry.max_wait:
-                    raise RateLimited(
-                        self.provider,
-                        f"{error.message}; retry after {delay:.0f} s",
-                        retry_after=delay,
-                        status=error.status,
-                        request_id=error.request_id,
-                    )
+            outcome = self._attempt(method, path, operation, params, headers, json)
+            if self.auth is not None and not refreshed and self._refused_token(outcome):
+                self.auth.source.invalidate()
+                refreshed = True
+                continue
+            decision = self._decide(method, path, outcome, attempt)
+            if isinstance(decision, httpx2.Response):
+                return decision
+            error, delay = decision
             if attempt >= self.retry.attempts:
                 raise error
             if self._on_retry:

@@ -193,6 +193,37 @@ class RefreshingTokenSource:
         )
         return True, tokens
 
+    def replace_grant(self, refresh_token: str) -> None:
+        """Swap in a new refresh token, proven by one refresh; on any failure keep the old grant.
+
+        Runs under the same thread and process locks as a refresh, so a sync in another process
+        never sees a half-replaced grant. When the refresh fails, the previous entry is put back
+        exactly (or removed when there was none) and the error is raised.
+        """
+        try:
+            self._replace_locked(refresh_token)
+        except KeyringError as error:
+            raise ConfigError(self.provider, f"the secret store failed: {error}") from None
+        log.info("%s: replaced the grant of connection %s", self.provider, self.connection_id)
+
+    def _replace_locked(self, refresh_token: str) -> None:
+        with _thread_lock(self.connection_id), self._process_lock():
+            previous = self._secrets.get(self.connection_id, TOKEN_NAME)
+            try:
+                store_initial_token(self._secrets, self.connection_id, refresh_token)
+                tokens = self._refresh(self._load())
+                save_token_set(self._secrets, self.connection_id, tokens)
+            except BaseException:
+                self._put_back(previous)
+                raise
+            self._cached, self._rejected = tokens, None
+
+    def _put_back(self, previous: str | None) -> None:
+        if previous is None:
+            self._secrets.delete(self.connection_id, TOKEN_NAME)
+        else:
+            self._secrets.set(self.connection_id, TOKEN_NAME, previous)
+
     @contextlib.contextmanager
     def _process_lock(self) -> Iterator[None]:
         self._lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

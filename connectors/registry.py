@@ -13,9 +13,8 @@ from typing import Any, Literal, Protocol
 
 from connectors import amazon, xero
 from connectors.errors import ConfigError
-from reconcile.models import LedgerEntry, SettlementBatch
-
-AuthMethod = Literal["client_secret_post", "client_secret_basic"]
+from connectors.oauth import AuthMethod
+from reconcile.models import Connection, LedgerEntry, SettlementBatch
 
 
 class SettlementSource(Protocol):
@@ -47,6 +46,10 @@ class Provider:
     sync_window: timedelta  # the slice of time fetched and committed as one unit
     horizon: timedelta  # how far back the API still returns data
     grant_lifetime: timedelta | None  # a forced re-authorisation, when the provider has one
+    latency: timedelta  # how far behind now the provider's data is complete
+    # run with a connected client before a connection is stored or reconnected; returns it
+    # ready to use (Xero: bound to its organisation)
+    onboard: Callable[[Any, Connection], Connection] | None
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -64,6 +67,8 @@ PROVIDERS: dict[str, Provider] = {
         sync_window=timedelta(days=30),
         horizon=amazon.HORIZON,
         grant_lifetime=timedelta(days=365),
+        latency=amazon.REQUEST_DELAY,  # StartedBefore must be two minutes in the past
+        onboard=None,
     ),
     "xero": Provider(
         name="xero",
@@ -79,6 +84,8 @@ PROVIDERS: dict[str, Provider] = {
         sync_window=timedelta(days=3650),
         horizon=timedelta(days=3650),
         grant_lifetime=None,
+        latency=timedelta(0),
+        onboard=xero.onboard,
     ),
 }
 

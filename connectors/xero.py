@@ -26,7 +26,7 @@ from connectors.base import (
     make_http,
 )
 from connectors.clock import Clock
-from connectors.errors import ConfigError, ConnectorError, UnexpectedPayload
+from connectors.errors import AuthRevoked, ConfigError, ConnectorError, UnexpectedPayload
 from connectors.pagination import PageNumber, Params
 from connectors.ratelimit import Rate, RateLimiter
 from connectors.xero_http import (
@@ -71,6 +71,7 @@ __all__ = [
     "XeroValidationError",
     "choose_tenant",
     "connect",
+    "onboard",
 ]
 
 KIND = "ledger"
@@ -125,6 +126,28 @@ def choose_tenant(tenants: Sequence[Tenant], wanted: str | None = None) -> Tenan
         )
     names = ", ".join(repr(t.tenant_name or t.tenant_id) for t in tenants)
     raise ConfigError(PROVIDER, f"several Xero organisations are connected ({names}); pick one")
+
+
+def onboard(ledger: XeroLedger, connection: Connection) -> Connection:
+    """The connection bound to its organisation, checked against what the grant reaches.
+
+    A new connection gets the tenant `config["tenant"]` names (or the only one) as `tenant_id`
+    and `tenant_name`; a reconnect (it has a `tenant_id`) must reach that same organisation.
+    """
+    tenants = ledger.tenants()
+    current = connection.config.get("tenant_id")
+    if current:
+        if not any(t.tenant_id.lower() == str(current).lower() for t in tenants):
+            name = connection.config.get("tenant_name") or current
+            raise AuthRevoked(
+                PROVIDER,
+                f"this grant does not include the organisation {name}; "
+                "reconnect with the same Xero organisation",
+            )
+        return connection
+    tenant = choose_tenant(tenants, connection.config.get("tenant"))
+    config = {**connection.config, "tenant_id": tenant.tenant_id, "tenant_name": tenant.tenant_name}
+    return connection.model_copy(update={"config": config})
 
 
 def connect(

@@ -303,6 +303,13 @@ def test_marketplace_codes_accept_gb_for_the_uk_and_default_to_the_whole_region(
     assert [m.country for m in amazon.marketplaces_for("fe", [])] == ["SG", "AU", "JP"]
 
 
+def test_config_for_keeps_the_regions_marketplaces_as_country_codes() -> None:
+    assert amazon.config_for("eu", ["GB", "de", "UK"]) == {"marketplaces": ["UK", "DE"]}
+    assert amazon.config_for("NA", []) == {"marketplaces": ["US", "CA", "MX", "BR"]}
+    with pytest.raises(ConfigError, match="belongs to region na, not eu"):
+        amazon.config_for("eu", ["US"])
+
+
 @pytest.mark.parametrize(
     ("region", "codes", "message"),
     [

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.base import ApiClient, RetryPolicy, TokenAuth, retry_after
 from connectors.clock import SimulatedClock
@@ -234,6 +237,70 @@ def test_retry_after_accepts_an_http_date() -> None:
         },
     )
     assert retry_after(response) == 30
+
+
+def test_retry_after_reads_a_zone_less_http_date_as_utc() -> None:
+    response = httpx2.Response(
+        429,
+        headers={
+            "Retry-After": "Wed, 21 Oct 2026 07:28:30 -0000",
+            "Date": "Wed, 21 Oct 2026 07:28:00 GMT",
+        },
+    )
+    assert retry_after(response) == 30
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Retry-After": "soon"},
+        {"Retry-After": "inf"},
+        {"Retry-After": "nan"},
+        {"Retry-After": "Wed, 21 Oct 2026 07:28:30 GMT"},
+        {"Retry-After": "Wed, 99 Foo 2026 07:28:30 GMT", "Date": "Wed, 21 Oct 2026 07:28:00 GMT"},
+        {"Retry-After": "Wed, 21 Oct 2026 07:28:30 GMT", "Date": "yesterday"},
+        {"Retry-After": "Wed, 21 Oct 99999 07:28:30 GMT", "Date": "Wed, 21 Oct 2026 07:28:00 GMT"},
+    ],
+)
+def test_retry_after_is_none_for_a_header_it_cannot_read(headers: dict[str, str]) -> None:
+    assert retry_after(httpx2.Response(429, headers=headers)) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.text(st.characters(min_codepoint=32, max_codepoint=126)),
+    date=st.one_of(st.none(), st.text(st.characters(min_codepoint=32, max_codepoint=126))),
+)
+def test_retry_after_never_raises_whatever_the_headers_say(value: str, date: str | None) -> None:
+    headers = {"Retry-After": value, **({"Date": date} if date is not None else {})}
+    seconds = retry_after(httpx2.Response(429, headers=headers))
+    assert seconds is None or 0 <= seconds < float("inf")
+
+
+def test_an_unreadable_retry_after_falls_back_to_backoff() -> None:
+    answers = [httpx2.Response(429, headers={"Retry-After": "soon"}), httpx2.Response(200)]
+    clock = SimulatedClock(START)
+    api = client(lambda request: answers.pop(0), clock=clock)
+    api.request("GET", "/x", operation="op")
+    assert clock.now() == START + timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_json_nan_and_infinity_are_a_data_error(constant: bytes) -> None:
+    api = client(lambda r: httpx2.Response(200, content=b'{"amount": ' + constant + b"}"))
+    with pytest.raises(UnexpectedPayload) as caught:
+        api.json("GET", "/x", operation="op")
+    assert caught.value.raw == '{"amount": ' + constant.decode() + "}"
+
+
+def test_the_request_log_shows_the_sent_url_with_secrets_masked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="connectors.base")
+    api = client(lambda r: httpx2.Response(200))
+    api.request("GET", "/x", operation="op", params={"app_secret": "S3CRET", "page": "2"})
+    [line] = [r.getMessage() for r in caplog.records if r.name == "connectors.base"]
+    assert line == "example GET https://api.example.test/x?app_secret=***&page=2"
 
 
 def test_redaction_masks_tokens_in_urls_headers_and_text() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import subprocess
@@ -484,6 +485,111 @@ def test_two_processes_refreshing_at_once_spend_one_rotating_refresh_token(
     assert [grants.access_subject(token) for token in tokens] == ["seller", "seller"]
     assert tokens[0] == tokens[1]
     assert grants.refresh_grants == 1
+
+
+# ---- replacing a grant (reconnect) -------------------------------------------------------------
+
+
+def test_a_replaced_grant_is_proven_stored_and_used_by_the_next_token(
+    store: SecretStore, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    server = lwa_server(clock)
+    seeded(store, server)
+    tokens = source(store, clock, tmp_path, server.token)
+    first = tokens.token()
+    replacement = server.issue_refresh_token("new-seller", client_id="app-1")
+    tokens.replace_grant(replacement)
+    assert server.refresh_grants == 2
+    assert stored(store).refresh_token.get_secret_value() == replacement
+    assert stored(store).usable(clock.now())
+    second = tokens.token()
+    assert second != first
+    assert server.access_subject(second) == "new-seller"
+    later = source(store, clock, tmp_path, server.token).token()
+    assert later == second
+    assert server.refresh_grants == 2
+
+
+def test_a_failed_replace_puts_the_previous_token_set_back_exactly(
+    store: SecretStore, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    server = lwa_server(clock)
+    seeded(store, server)
+    tokens = source(store, clock, tmp_path, server.token)
+    first = tokens.token()
+    before = store.get("c1", "token")
+    with pytest.raises(AuthRevoked, match="reconnect"):
+        tokens.replace_grant("Atzr|never-issued")
+    assert store.get("c1", "token") == before
+    assert tokens.token() == first
+    assert server.refresh_grants == 1
+
+
+def test_a_failed_replace_without_a_previous_set_leaves_no_token(
+    store: SecretStore, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    server = lwa_server(clock)
+    server.fail_token_requests(1, status=503)
+    tokens = source(store, clock, tmp_path, server.token)
+    with pytest.raises(UpstreamUnavailable):
+        tokens.replace_grant(server.issue_refresh_token(client_id="app-1"))
+    assert stored_token_set(store, "c1") is None
+
+
+def replace_in_background(tokens: RefreshingTokenSource, refresh: str) -> threading.Thread:
+    thread = threading.Thread(target=tokens.replace_grant, args=(refresh,), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_replace_waits_for_a_refresh_another_thread_is_running(
+    store: SecretStore, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    server = lwa_server(clock)
+    seeded(store, server)
+    entered, release = threading.Event(), threading.Event()
+
+    def held_token(request: httpx2.Request) -> httpx2.Response:
+        if server.refresh_grants == 0:
+            entered.set()
+            release.wait(timeout=5)
+        return server.token(request)
+
+    refresher = threading.Thread(target=source(store, clock, tmp_path, held_token).token)
+    refresher.start()
+    assert entered.wait(timeout=5)
+    replacement = server.issue_refresh_token("new-seller", client_id="app-1")
+    replacer = replace_in_background(source(store, clock, tmp_path, server.token), replacement)
+    time.sleep(0.2)
+    assert replacer.is_alive()
+    assert server.refresh_grants == 0
+    release.set()
+    refresher.join(timeout=5)
+    replacer.join(timeout=5)
+    assert not replacer.is_alive()
+    assert server.refresh_grants == 2
+    assert stored(store).refresh_token.get_secret_value() == replacement
+    fresh = source(store, clock, tmp_path, server.token).token()
+    assert server.access_subject(fresh) == "new-seller"
+
+
+def test_a_replace_waits_for_the_process_lock_another_process_holds(
+    store: SecretStore, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    server = lwa_server(clock)
+    replacement = server.issue_refresh_token(client_id="app-1")
+    held = os.open(tmp_path / "c1.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a second open file: another process, to flock
+        replacer = replace_in_background(source(store, clock, tmp_path, server.token), replacement)
+        time.sleep(0.2)
+        assert replacer.is_alive()
+        assert stored_token_set(store, "c1") is None
+    finally:
+        os.close(held)
+    replacer.join(timeout=5)
+    assert not replacer.is_alive()
+    assert stored(store).refresh_token.get_secret_value() == replacement
 
 
 # ---- authorization-code flow --------------------------------------------------------------------

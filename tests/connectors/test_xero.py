@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from connectors import xero
+from connectors import registry, xero
 from connectors.base import RetryPolicy
 from connectors.clock import SimulatedClock, SystemClock
 from connectors.errors import (
@@ -158,6 +158,57 @@ def test_choose_tenant_takes_the_only_one_or_the_one_named() -> None:
         xero.choose_tenant([])
     with pytest.raises(ConfigError, match="'Shop EU'"):
         xero.choose_tenant([first], "Shop EU")
+
+
+def xero_connection(**config: str) -> Connection:
+    return Connection(
+        id="xero-1",
+        workspace_id="w1",
+        provider="xero",
+        name="Books",
+        kind="ledger",
+        config={"client_id": CLIENT_ID, **config},
+        created_at=START,
+    )
+
+
+def test_onboarding_binds_a_new_connection_to_its_organisation(tmp_path: Path) -> None:
+    rig = build(tmp_path, tenant=False)
+    new = xero_connection(tenant="demo company (uk)")
+    bound = xero.onboard(rig.ledger, new)
+    assert bound.config == {
+        "client_id": CLIENT_ID,
+        "tenant": "demo company (uk)",
+        "tenant_id": rig.tenant_id,
+        "tenant_name": "Demo Company (UK)",
+    }
+    assert "tenant_id" not in new.config
+    assert xero.onboard(rig.ledger, xero_connection()).config["tenant_id"] == rig.tenant_id
+    with pytest.raises(ConfigError, match="'Shop EU'"):
+        xero.onboard(rig.ledger, xero_connection(tenant="Shop EU"))
+
+
+def test_a_reconnect_must_reach_the_same_organisation(rig: Rig) -> None:
+    same = xero_connection(tenant_id=rig.tenant_id.upper(), tenant_name="Demo Company (UK)")
+    assert xero.onboard(rig.ledger, same) == same
+    elsewhere = xero_connection(tenant_id="0000-other", tenant_name="Shop EU")
+    with pytest.raises(AuthRevoked) as caught:
+        xero.onboard(rig.ledger, elsewhere)
+    assert str(caught.value).endswith(
+        "this grant does not include the organisation Shop EU; "
+        "reconnect with the same Xero organisation"
+    )
+    assert caught.value.error_class is ErrorClass.AUTH
+    rig.sandbox.disconnect_tenant(rig.tenant_id)
+    with pytest.raises(AuthRevoked, match="Demo Company"):
+        xero.onboard(rig.ledger, same)
+
+
+def test_the_registry_runs_xero_onboarding_and_knows_each_providers_latency() -> None:
+    assert registry.provider("xero").onboard is xero.onboard
+    assert registry.provider("xero").latency == timedelta(0)
+    assert registry.provider("amazon").onboard is None
+    assert registry.provider("amazon").latency == timedelta(minutes=2)
 
 
 def test_an_accounting_call_without_a_tenant_asks_to_pick_one(tmp_path: Path) -> None:
