@@ -12,26 +12,20 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from connectors.errors import ConnectorError
+from connectors.redact import install_log_redaction
 from connectors.secrets import SecretsError
-from reconcile.store import StoreError
+from reconcile.errors import StoreError
 from workbench import commands
+from workbench.cli_common import UserError, format_option, pass_app
 from workbench.context import AppContext
-from workbench.output import FORMATS, Format, records, render
+from workbench.output import Format, records, render
 
-pass_app = click.make_pass_decorator(AppContext)
-FORMAT_OPTION = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+log = logging.getLogger(__name__)
 
 CONNECTION_COLUMNS = (
     "id",
@@ -71,10 +65,6 @@ EVENT_COLUMNS = (
 )
 
 
-class UserError(click.ClickException):
-    """A mistake the user can fix; shown as one line, exit code 1."""
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
@@ -88,6 +78,7 @@ def cli(ctx: click.Context, db: Path | None, verbose: int) -> None:
     """Reconciliation Workbench: marketplace settlements and the books, kept in step."""
     level = {0: logging.CRITICAL, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    install_log_redaction()
     ctx.obj = AppContext.create(db)
 
 
@@ -115,7 +106,7 @@ def workspace_add(app: AppContext, name: str, currency: str) -> None:
 
 
 @workspace.command("list")
-@FORMAT_OPTION
+@format_option
 @pass_app
 def workspace_list(app: AppContext, fmt: Format) -> None:
     """List the workspaces."""
@@ -128,7 +119,7 @@ def workspace_list(app: AppContext, fmt: Format) -> None:
 
 @cli.command()
 @click.option("--workspace", "workspace_ref", default=None, help="Only this workspace.")
-@FORMAT_OPTION
+@format_option
 @pass_app
 def connections(app: AppContext, workspace_ref: str | None, fmt: Format) -> None:
     """Connections with their status (derived from their events)."""
@@ -147,11 +138,11 @@ def sync(app: AppContext, workspace_ref: str | None, connection_ref: str | None)
         app, workspace_ref, connection_ref, progress=lambda line: click.echo(line, err=True)
     ):
         name = f"{result.connection.name} ({result.feed})"
-        if result.error is None:
+        if result.ok:
+            retries = f", {result.retries} retries" if result.retries else ""
             click.echo(
-                f"{name}: {result.settlements} fetched, {result.inserted} new, "
-                f"{result.updated} updated, {result.lines} lines"
-                + (f", {result.retries} retries" if result.retries else "")
+                f"{name}: {result.fetched} fetched, {result.inserted} new, "
+                f"{result.updated} updated, {result.lines} lines{retries}"
             )
         else:
             failures.append(f"{name}: {commands.failure_advice(result)}")
@@ -162,7 +153,7 @@ def sync(app: AppContext, workspace_ref: str | None, connection_ref: str | None)
 @cli.command()
 @click.option("--workspace", "workspace_ref", default=None, help="Only this workspace.")
 @click.option("--connection", "connection_ref", default=None, help="Only this connection.")
-@FORMAT_OPTION
+@format_option
 @pass_app
 def settlements(
     app: AppContext, workspace_ref: str | None, connection_ref: str | None, fmt: Format
@@ -175,7 +166,7 @@ def settlements(
 @cli.command()
 @click.option("--workspace", "workspace_ref", default=None, help="Only this workspace.")
 @click.option("--connection", "connection_ref", default=None, help="Only this connection.")
-@FORMAT_OPTION
+@format_option
 @pass_app
 def events(
     app: AppContext, workspace_ref: str | None, connection_ref: str | None, fmt: Format
@@ -194,7 +185,7 @@ def events(
     help="Interface to listen on (the app holds client data: keep it local).",
 )
 @pass_app
-def open_app(app: AppContext, port: int, address: str) -> None:
+def open_app(app: AppContext, port: int, address: str) -> NoReturn:
     """Open the workbench in the browser (Streamlit)."""
     entry = Path(__file__).with_name("app.py")
     command = [
@@ -230,34 +221,32 @@ _register_subcommands()
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return its exit code (0 ok, 1 user error, 2 usage error)."""
-    try:
-        cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="workbench",
-            standalone_mode=False,
-        )
-    except click.UsageError as exc:
-        hint = (
-            f" (see 'workbench {exc.ctx.command_path.partition(' ')[2]} --help')".replace("  ", " ")
-            if exc.ctx
-            else ""
-        )
-        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        click.echo(cli.get_help(click.Context(cli, info_name="workbench")), err=True)
         return 2
+    try:
+        cli.main(args=args, prog_name="workbench", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "workbench"
+        return _fail(f"{exc.format_message()} (see '{where} --help')", 2)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
-        return 1
+        return _fail(exc.format_message(), 1)
     except (ConnectorError, StoreError, SecretsError) as exc:
-        click.echo(f"error: {_one_line(exc)}", err=True)
-        return 1
+        return _fail(str(exc), 1)
     except click.Abort:
-        click.echo("error: aborted", err=True)
-        return 1
+        return _fail("aborted", 1)
+    except Exception as exc:  # the last resort: one line, the traceback only with -vv
+        log.debug("unexpected error", exc_info=True)
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (rerun with -vv for details)", 1)
     return 0
 
 
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
+def _fail(message: str, code: int) -> int:
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    return code
 
 
 def main() -> Any:

@@ -13,11 +13,11 @@ from typing import Any
 
 import click
 
+from connectors import amazon
 from workbench import connecting
+from workbench.cli_common import UserError, pass_app
 from workbench.connecting import Credentials, Endpoints
 from workbench.context import AppContext
-
-pass_app = click.make_pass_decorator(AppContext)
 
 
 def secret_from(env_name: str | None, what: str, option: str) -> str:
@@ -25,18 +25,19 @@ def secret_from(env_name: str | None, what: str, option: str) -> str:
     if env_name:
         value = os.environ.get(env_name)
         if not value:
-            raise click.ClickException(
-                f"environment variable {env_name} (from {option}) is not set or empty: "
-                f"export it first, e.g. `read -s {env_name} && export {env_name}`"
+            raise UserError(
+                f"environment variable {env_name} (from {option}) is not set or "
+                f"empty: export it first, e.g. `read -s {env_name} && export "
+                f"{env_name}`"
             )
         return value
     if not sys.stdin.isatty():
-        raise click.ClickException(f"no {what} given: pass {option} NAME_OF_ENV_VAR")
-    return str(click.prompt(f"{what}", hide_input=True))
+        raise UserError(f"no {what} given: pass {option} NAME_OF_ENV_VAR")
+    return str(click.prompt(what.capitalize(), hide_input=True))
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options every provider's connect command takes."""
+    """Options every provider's connect command takes (DESIGN.md section 8)."""
     decorators = [
         click.option("--workspace", "workspace_ref", required=True, help="Workspace id or name."),
         click.option("--name", required=True, help="A name for this connection."),
@@ -57,25 +58,51 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Replace the production scheme and host (sandbox, local server).",
         ),
         click.option("--token-url", metavar="URL", help="Full token endpoint URL."),
+        click.option(
+            "--authorize-url",
+            metavar="URL",
+            help="Full consent page URL (used by the app's connect wizard).",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
 
 
-def credentials(
+def _connect(
     app: AppContext,
-    workspace_ref: str,
-    client_id: str,
-    client_secret_env: str | None,
-    refresh_token_env: str | None,
-) -> Credentials:
-    """The secrets to connect with, asked for only once the workspace is known to exist."""
-    app.store.workspace(workspace_ref)
-    return Credentials(
-        client_id=client_id,
-        client_secret=secret_from(client_secret_env, "client secret", "--client-secret-env"),
-        refresh_token=secret_from(refresh_token_env, "refresh token", "--refresh-token-env"),
+    provider_name: str,
+    options: dict[str, Any],
+    *,
+    region: str | None,
+    settings: dict[str, Any],
+) -> None:
+    app.store.workspace(options["workspace_ref"])  # a wrong workspace fails before any prompt
+    credentials = Credentials(
+        client_id=options["client_id"],
+        client_secret=secret_from(
+            options["client_secret_env"], "client secret", "--client-secret-env"
+        ),
+        refresh_token=secret_from(
+            options["refresh_token_env"], "refresh token", "--refresh-token-env"
+        ),
+    )
+    endpoints = Endpoints(options["api_base_url"], options["token_url"], options["authorize_url"])
+    created = connecting.connect(
+        app,
+        provider_name,
+        workspace_ref=options["workspace_ref"],
+        name=options["name"],
+        region=region,
+        settings=settings,
+        endpoints=endpoints,
+        credentials=credentials,
+    )
+    shown = {k: v for k, v in created.config.items() if k in ("marketplaces", "tenant_name")}
+    click.echo(
+        f"connected {created.id} ({created.name}, {provider_name}"
+        + "".join(f", {k}: {v}" for k, v in shown.items())
+        + ")"
     )
 
 
@@ -109,74 +136,24 @@ def connect() -> None:
 )
 @pass_app
 def connect_amazon(
-    app: AppContext,
-    workspace_ref: str,
-    name: str,
-    client_id: str,
-    client_secret_env: str | None,
-    refresh_token_env: str | None,
-    api_base_url: str | None,
-    token_url: str | None,
-    region: str,
-    marketplaces: tuple[str, ...],
+    app: AppContext, /, region: str, marketplaces: tuple[str, ...], **options: Any
 ) -> None:
     """Amazon Seller Central through the Selling Partner API (Login with Amazon)."""
-    settings = connecting.amazon_config(region.lower(), list(marketplaces))
-    created = connecting.connect(
-        app,
-        "amazon",
-        workspace_ref=workspace_ref,
-        name=name,
-        region=region.lower(),
-        settings=settings,
-        endpoints=Endpoints(api_base_url, token_url),
-        credentials=credentials(
-            app, workspace_ref, client_id, client_secret_env, refresh_token_env
-        ),
-    )
-    click.echo(
-        f"connected {created.id} ({created.name}, amazon {region.lower()}: "
-        f"{', '.join(settings['marketplaces'])})"
-    )
+    settings = amazon.config_for(region.lower(), list(marketplaces))
+    _connect(app, "amazon", options, region=region.lower(), settings=settings)
 
 
 @connect.command("xero")
 @common_options
-@click.option("--authorize-url", metavar="URL", help="Full authorize endpoint URL.")
 @click.option(
     "--tenant",
     default=None,
     help="Xero organisation name or tenant id (needed when the grant has several).",
 )
 @pass_app
-def connect_xero(
-    app: AppContext,
-    workspace_ref: str,
-    name: str,
-    client_id: str,
-    client_secret_env: str | None,
-    refresh_token_env: str | None,
-    api_base_url: str | None,
-    token_url: str | None,
-    authorize_url: str | None,
-    tenant: str | None,
-) -> None:
+def connect_xero(app: AppContext, /, tenant: str | None, **options: Any) -> None:
     """A Xero organisation (the ledger)."""
-    created = connecting.connect(
-        app,
-        "xero",
-        workspace_ref=workspace_ref,
-        name=name,
-        region=None,
-        settings={"tenant": tenant} if tenant else {},
-        endpoints=Endpoints(api_base_url, token_url, authorize_url),
-        credentials=credentials(
-            app, workspace_ref, client_id, client_secret_env, refresh_token_env
-        ),
-    )
-    click.echo(
-        f"connected {created.id} ({created.name}, xero: {created.config.get('tenant_name')})"
-    )
+    _connect(app, "xero", options, region=None, settings={"tenant": tenant} if tenant else {})
 
 
 @click.command()
@@ -189,7 +166,8 @@ def connect_xero(
 def reconnect(
     app: AppContext, connection_ref: str, workspace_ref: str | None, refresh_token_env: str | None
 ) -> None:
-    """Restore a broken connection with a new grant; the next sync backfills the gap."""
+    """Restore a broken connection with a new grant; the next sync catches up."""
+    connection = connecting.find_connection(app, connection_ref, workspace_ref)
     token = secret_from(refresh_token_env, "refresh token", "--refresh-token-env")
-    restored = connecting.reconnect(app, connection_ref, workspace_ref, token)
+    restored = connecting.reconnect(app, connection.id, None, token)
     click.echo(f"reconnected {restored.id} ({restored.name})")

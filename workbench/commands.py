@@ -7,7 +7,7 @@ work and returns data; the caller decides how to show it.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import polars as pl
 
@@ -18,18 +18,19 @@ from workbench.context import AppContext
 from workbench.sync import FeedResult, sync_connection
 
 
-def init(app: AppContext) -> Iterator[str]:
+def init(app: AppContext) -> list[str]:
     """Create the database (migrated), the home folder and, where needed, the secrets key."""
     settings = app.settings
     settings.db.parent.mkdir(parents=True, exist_ok=True)
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     with app.store.read() as con:  # opening migrates
-        yield f"database: {settings.db} (schema version {schema_version(con)})"
+        done = [f"database: {settings.db} (schema version {schema_version(con)})"]
     if settings.keyring != "system" and "WORKBENCH_SECRET_KEY" not in settings.environ():
-        yield f"secrets key: {ensure_key_file(settings.home)}"
+        done.append(f"secrets key: {ensure_key_file(settings.home)}")
     backend = app.runtime().secrets.backend
     where = backend.path if isinstance(backend, EncryptedFileKeyring) else type(backend).__name__
-    yield f"secrets: {where}"
+    done.append(f"secrets: {where}")
+    return done
 
 
 def workspace_id(app: AppContext, ref: str | None) -> str | None:
@@ -70,37 +71,36 @@ def sync(
 
 def failure_advice(result: FeedResult) -> str:
     """One line: what failed and what the user should do about it."""
-    error = result.error
-    if error is None:
+    if result.error is None or result.error_class is None:
         return "ok"
     ref = shlex.quote(result.connection.name)
     advice = {
-        ErrorClass.AUTH: f"disconnected ({error.error_class}): run `workbench reconnect {ref}`",
+        ErrorClass.AUTH: f"disconnected (auth): run `workbench reconnect {ref}`",
         ErrorClass.TRANSIENT: "temporary failure (transient), still connected: sync again later",
-        ErrorClass.DATA: "the provider sent unexpected data (data): see `workbench events`",
+        ErrorClass.DATA: "unexpected data (data): see `workbench events`",
         ErrorClass.CONFIG: "configuration problem (config): check the connection's settings",
-    }[error.error_class]
-    return f"{advice}; {' '.join(str(error).split())}"
+    }[result.error_class]
+    return f"{advice}; {' '.join(str(result.error).split())}"
+
+
+def _scope(
+    app: AppContext, workspace_ref: str | None, connection_ref: str | None
+) -> tuple[str | None, str | None]:
+    """(workspace id, connection id) for the names the user typed; None means all."""
+    ws = workspace_id(app, workspace_ref)
+    return ws, app.store.connection(connection_ref, ws).id if connection_ref else None
 
 
 def settlements(
     app: AppContext, workspace_ref: str | None, connection_ref: str | None
 ) -> pl.DataFrame:
     """Settlements of a workspace or a connection; `settlement_id` is the provider's id."""
-    connection_id = (
-        app.store.connection(connection_ref, workspace_id(app, workspace_ref)).id
-        if connection_ref
-        else None
-    )
-    frame = app.store.settlements(workspace_id(app, workspace_ref), connection_id)
+    ws, connection_id = _scope(app, workspace_ref, connection_ref)
+    frame = app.store.settlements(ws, connection_id)
     return frame.rename({"provider_settlement_id": "settlement_id"})
 
 
 def events(app: AppContext, workspace_ref: str | None, connection_ref: str | None) -> pl.DataFrame:
     """Connection events, oldest first."""
-    connection_id = (
-        app.store.connection(connection_ref, workspace_id(app, workspace_ref)).id
-        if connection_ref
-        else None
-    )
-    return app.store.events(connection_id, workspace_id(app, workspace_ref))
+    ws, connection_id = _scope(app, workspace_ref, connection_ref)
+    return app.store.events(connection_id, ws)

@@ -1,7 +1,8 @@
 """Listings for the terminal and for scripts: table, JSON or CSV.
 
-JSON is a list of objects with snake_case keys, amounts as decimal strings in the currency's
-exponent, dates and times in ISO 8601.
+JSON is a list of objects with snake_case keys, amounts as decimal strings (in the currency's
+exponent unless that would drop digits: `reconcile.money.format_amount`), dates and times in
+ISO 8601.
 """
 
 from __future__ import annotations

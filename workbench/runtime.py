@@ -7,6 +7,9 @@ the code that runs in production.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +63,12 @@ class Runtime:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         return path
 
+    def record_event(self, connection: Connection, kind: EventKind, **fields: Any) -> None:
+        """Append one event for `connection`, stamped now."""
+        self.store.record_event(
+            ConnectionEvent(connection_id=connection.id, at=self.clock.now(), kind=kind, **fields)
+        )
+
     def token_source(self, connection: Connection, *, record: bool = True) -> RefreshingTokenSource:
         """Access tokens for `connection`, refreshed (serialised across processes) when due.
 
@@ -68,13 +77,8 @@ class Runtime:
         info = provider(connection.provider)
 
         def refreshed(token: TokenSet) -> None:
-            self.store.record_event(
-                ConnectionEvent(
-                    connection_id=connection.id,
-                    at=self.clock.now(),
-                    kind=EventKind.TOKEN_REFRESHED,
-                    detail="access token refreshed",
-                )
+            self.record_event(
+                connection, EventKind.TOKEN_REFRESHED, detail="access token refreshed"
             )
 
         return RefreshingTokenSource(
@@ -90,13 +94,30 @@ class Runtime:
             on_refresh=refreshed if record else None,
         )
 
-    def client(self, connection: Connection, **options: Any) -> Any:
+    def client(self, connection: Connection, *, record: bool = True, **options: Any) -> Any:
         """The provider client for `connection` (AmazonFinances, XeroLedger, ...)."""
         info = provider(connection.provider)
         return info.connect(
             connection,
-            token=self.token_source(connection),
+            token=self.token_source(connection, record=record),
             clock=self.clock,
             transport=self.transport,
             **options,
         )
+
+    @contextlib.contextmanager
+    def sync_lock(
+        self, connection: Connection, progress: Callable[[str], None] | None = None
+    ) -> Iterator[None]:
+        """One sync of a connection at a time, across processes (cron and "Sync now" alike)."""
+        with (self.lock_dir / f"sync-{connection.id}.lock").open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if progress:
+                    progress(f"{connection.name}: waiting for another sync of it to finish")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -98,3 +98,16 @@ def test_a_broken_provider_answer_fails_sync_in_one_line_and_stores_nothing(cli:
     assert cli.json("connections")[0]["status"] == "degraded"
     cli("sync")
     assert len(cli.json("settlements")) == len(cli.control("amazon", "groups"))
+
+
+def test_usage_and_lookup_errors_are_one_line_before_any_secret_is_asked(cli: Cli) -> None:
+    bare = cli(expect=2)
+    assert "Usage: workbench" in bare.stderr
+    cli("init")
+    cli("workspace", "add", "Acme Ltd", "--currency", "USD")
+    unknown = cli("reconnect", "Nobody", expect=1)
+    assert "Nobody" in one_line(unknown.stderr)
+    connect_amazon(cli, "--region", "na", "--marketplace", "US")
+    again = connect_amazon(cli, "--region", "na", "--marketplace", "US", expect=1)
+    assert "already has a connection named 'Amazon US'" in one_line(again)
+    assert len(cli.json("connections")) == 1

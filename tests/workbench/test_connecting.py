@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from connectors.amazon import config_for as amazon_config
 from connectors.errors import AuthRevoked, ConfigError
 from connectors.oauth import stored_token_set
 from connectors.secrets import MemoryKeyring
 from tests.workbench.conftest import World
-from workbench.connecting import Credentials, Endpoints, amazon_config, connect, reconnect
+from workbench.connecting import Credentials, Endpoints, connect, reconnect
 from workbench.sync import sync_connection
 
 

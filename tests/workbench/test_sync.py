@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import json
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+import polars as pl
 import pytest
 
 from reconcile.models import ErrorClass
+from reconcile.rows import SaveCounts
 from tests.workbench.conftest import World
 from workbench.sync import sync_connection, windows
 
@@ -53,7 +58,7 @@ def test_a_second_sync_overlaps_its_look_back_and_duplicates_nothing(world: Worl
     [again] = sync_connection(world.rt, connection)
 
     assert again.ok
-    assert again.settlements >= 1  # the look-back re-read at least the open settlement
+    assert again.fetched >= 1  # the look-back re-read at least the open settlement
     assert again.inserted == 0
     assert world.store.settlements(world.workspace_id).height == before.height
 
@@ -141,3 +146,62 @@ def test_a_broken_page_fails_its_window_and_stores_nothing_of_it(world: World, f
     [healed] = sync_connection(world.rt, connection)
     assert healed.ok
     assert stored(world) == truth(world)
+
+
+def test_a_failure_after_stored_windows_reports_what_was_stored(world: World) -> None:
+    connection = world.amazon_connection()
+    groups = world.amazon.groups()
+    last = groups[-2]
+    world.amazon.add_fault("malformed", path_prefix=f"{EVENTS}{last['id']}", times=-1)
+
+    [result] = sync_connection(world.rt, connection)
+
+    assert result.error is not None
+    assert result.inserted == len(stored(world)) > 0
+    failed = world.store.events(connection.id).filter(pl.col("kind") == "sync_failed")
+    assert json.loads(failed["counts"][0])["inserted"] == result.inserted
+
+
+def test_an_unexpected_error_is_recorded_and_the_next_connection_still_syncs(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = world.amazon_connection("Amazon Broken")
+    healthy = world.amazon_connection("Amazon US")
+    original = world.store.save_window
+
+    def exploding_save(connection_id: str, *args: Any, **kwargs: Any) -> SaveCounts:
+        if connection_id == broken.id:
+            raise ZeroDivisionError("boom")
+        return original(connection_id, *args, **kwargs)
+
+    monkeypatch.setattr(world.store, "save_window", exploding_save)
+    results = [r for c in (broken, healthy) for r in sync_connection(world.rt, c)]
+
+    assert isinstance(results[0].error, ZeroDivisionError)
+    assert results[1].ok
+    detail = world.store.events(broken.id).filter(pl.col("kind") == "sync_failed")["detail"]
+    assert detail[0] == "internal error: ZeroDivisionError: boom"
+    assert status(world)["Amazon Broken"] == "degraded"
+
+
+def test_the_cursor_stops_where_the_provider_can_already_serve(world: World) -> None:
+    connection = world.amazon_connection()
+    sync_connection(world.rt, connection)
+    cursor = world.store.cursor(connection.id, "settlements")
+    assert cursor is not None
+    assert cursor <= world.clock.now() - timedelta(minutes=2)
+
+
+def test_two_syncs_of_one_connection_take_turns(world: World) -> None:
+    connection = world.amazon_connection()
+    said: list[str] = []
+    with world.rt.sync_lock(connection):
+        waiting = threading.Thread(
+            target=sync_connection, args=(world.rt, connection), kwargs={"progress": said.append}
+        )
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive()  # blocked behind the lock we hold
+    waiting.join(timeout=60)
+    assert not waiting.is_alive()
+    assert said[0] == "Amazon US: waiting for another sync of it to finish"
