@@ -64,7 +64,7 @@ PROVIDERS: dict[str, Provider] = {
         rotates_refresh_token=False,
         connect=amazon.connect,
         lookback=amazon.LOOKBACK,
-        sync_window=timedelta(days=30),
+        sync_window=timedelta(days=90),  # 9 commits for 2 years; Amazon allows 180
         horizon=amazon.HORIZON,
         grant_lifetime=timedelta(days=365),
         latency=amazon.REQUEST_DELAY,  # StartedBefore must be two minutes in the past
