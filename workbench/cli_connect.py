@@ -98,12 +98,8 @@ def _connect(
         endpoints=endpoints,
         credentials=credentials,
     )
-    shown = {k: v for k, v in created.config.items() if k in ("marketplaces", "tenant_name")}
-    click.echo(
-        f"connected {created.id} ({created.name}, {provider_name}"
-        + "".join(f", {k}: {v}" for k, v in shown.items())
-        + ")"
-    )
+    account = created.config.get("tenant_name") or ", ".join(created.config.get("marketplaces", []))
+    click.echo(f"connected {created.id} ({created.name}, {provider_name}: {account})")
 
 
 class ProviderGroup(click.Group):
