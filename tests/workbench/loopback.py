@@ -79,21 +79,18 @@ def serve(tmp_path: Path) -> Iterator[Cli]:
             server.stdout.close()
 
 
-def connect_both(cli: Cli) -> None:
-    cli("init")
-    cli("workspace", "add", "Acme Ltd", "--currency", "USD")
-    amazon_token = cli.control("amazon", "issue_refresh_token")["refresh_token"]
-    cli(
+def connect_amazon(
+    cli: Cli, *extra: str, env: dict[str, str] | None = None, expect: int = 0
+) -> str:
+    """`workbench connect amazon` against the sandbox with a fresh grant; its stderr."""
+    token = cli.control("amazon", "issue_refresh_token")["refresh_token"]
+    done = cli(
         "connect",
         "amazon",
         "--workspace",
         "Acme Ltd",
         "--name",
         "Amazon US",
-        "--region",
-        "na",
-        "--marketplace",
-        "US",
         "--client-id",
         AMAZON_CLIENT_ID,
         "--client-secret-env",
@@ -104,8 +101,18 @@ def connect_both(cli: Cli) -> None:
         cli.url,
         "--token-url",
         f"{cli.url}/auth/o2/token",
-        env={"AMZ_SECRET": AMAZON_CLIENT_SECRET, "AMZ_TOKEN": amazon_token},
+        *extra,
+        env={"AMZ_SECRET": AMAZON_CLIENT_SECRET, "AMZ_TOKEN": token, **(env or {})},
+        expect=expect,
     )
+    return done.stderr
+
+
+def connect_both(cli: Cli) -> None:
+    """A workspace with Amazon US and Xero connected to the sandbox."""
+    cli("init")
+    cli("workspace", "add", "Acme Ltd", "--currency", "USD")
+    connect_amazon(cli, "--region", "na", "--marketplace", "US")
     xero_token = cli.control("xero", "issue_refresh_token")["refresh_token"]
     cli(
         "connect",

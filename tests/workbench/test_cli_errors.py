@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.workbench.loopback import AMAZON_CLIENT_ID, AMAZON_CLIENT_SECRET, Cli
+from tests.workbench.loopback import Cli, connect_amazon
 
 FAULTS = {
     "malformed": "not the documented JSON",
@@ -10,34 +10,6 @@ FAULTS = {
     "errors_body": "InternalFailure",
     "repeat_token": "repeated a page token",
 }
-
-
-def connect_amazon(
-    cli: Cli, *extra: str, env: dict[str, str] | None = None, expect: int = 0
-) -> str:
-    token = cli.control("amazon", "issue_refresh_token")["refresh_token"]
-    done = cli(
-        "connect",
-        "amazon",
-        "--workspace",
-        "Acme Ltd",
-        "--name",
-        "Amazon US",
-        "--client-id",
-        AMAZON_CLIENT_ID,
-        "--client-secret-env",
-        "AMZ_SECRET",
-        "--refresh-token-env",
-        "AMZ_TOKEN",
-        "--api-base-url",
-        cli.url,
-        "--token-url",
-        f"{cli.url}/auth/o2/token",
-        *extra,
-        env={"AMZ_SECRET": AMAZON_CLIENT_SECRET, "AMZ_TOKEN": token, **(env or {})},
-        expect=expect,
-    )
-    return done.stderr
 
 
 def one_line(text: str) -> str:
