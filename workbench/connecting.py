@@ -98,6 +98,8 @@ def reconnect(
     rt = app.runtime()
     previous = stored_token_set(rt.secrets, connection.id)
     rt.token_source(connection).replace_grant(refresh_token)
+    # The account check needs API calls with the new grant, so it runs after the swap and
+    # outside the refresh lock; a grant for another account must not stay, so it is undone.
     try:
         _onboard(rt, info, connection)
     except BaseException:
