@@ -57,4 +57,5 @@ else:
         ),
         hide_index=True,
         key="settlements_table",
+        column_config={"deposit_date": st.column_config.DateColumn(format="YYYY-MM-DD")},
     )
