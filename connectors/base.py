@@ -221,26 +221,6 @@ class ApiClient:
         self._refresh_on = frozenset(refresh_on)
         self.calls = 0
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        operation: str,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        body: Any,
-    ) -> httpx2.Response:
-        self.limiter.acquire(operation)
-        all_headers = {**(self.auth.headers() if self.auth else {}), **(headers or {})}
-        request = self.http.build_request(
-            method, path, params=params, headers=all_headers, json=body
-        )
-        self.calls += 1
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s %s", self.provider, method, redact_url(str(request.url)))
-        with self._in_flight:
-            return self.http.send(request)
-
     def _attempt(
         self,
         method: str,
@@ -250,9 +230,18 @@ class ApiClient:
         headers: Mapping[str, str] | None,
         body: Any,
     ) -> httpx2.Response | httpx2.TransportError:
-        """One exchange: the response (observed), or the network failure that replaced it."""
+        """One exchange, rate limited: the response (observed), or the network failure."""
+        self.limiter.acquire(operation)
+        all_headers = {**(self.auth.headers() if self.auth else {}), **(headers or {})}
+        request = self.http.build_request(
+            method, path, params=params, headers=all_headers, json=body
+        )
+        self.calls += 1
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s %s", self.provider, method, redact_url(str(request.url)))
         try:
-            response = self._send(method, path, operation, params, headers, body)
+            with self._in_flight:
+                response = self.http.send(request)
         except httpx2.TransportError as exc:
             return exc
         if self._observe:

@@ -9,11 +9,6 @@ from types import FrameType
 
 import click
 
-from connectors.clock import SystemClock
-from connectors.sandbox.amazon import AmazonSandbox
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.xero import XeroSandbox
-
 
 @click.group()
 def sandbox() -> None:
@@ -36,6 +31,12 @@ def sandbox() -> None:
 )
 def serve(port: int, rate_limits: bool) -> None:
     """Serve the Amazon and Xero sandboxes until interrupted (Ctrl-C or SIGTERM)."""
+    # imported here: the fakes are not needed by any other command's start-up
+    from connectors.clock import SystemClock
+    from connectors.sandbox.amazon import AmazonSandbox
+    from connectors.sandbox.server import SandboxServer
+    from connectors.sandbox.xero import XeroSandbox
+
     clock = SystemClock()
     amazon = AmazonSandbox(clock, enforce_rate_limits=rate_limits)
     xero = XeroSandbox(clock, enforce_rate_limits=rate_limits)
