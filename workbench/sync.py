@@ -122,7 +122,7 @@ def sync_feed(
     progress: Progress | None = None,
 ) -> FeedResult:
     """One feed: a started event, the windows, then a succeeded or failed event."""
-    _event(rt, connection, EventKind.SYNC_STARTED, feed=feed, detail=f"sync of {feed} started")
+    event(rt, connection, EventKind.SYNC_STARTED, feed=feed, detail=f"sync of {feed} started")
     result = FeedResult(connection, feed)
     try:
         with rt.client(connection, on_retry=result.on_retry) as client:
@@ -227,18 +227,9 @@ def _save_entries(
 
 def _record_outcome(rt: Runtime, result: FeedResult) -> None:
     connection, feed = result.connection, result.feed
-    if result.throttled:
-        _event(
-            rt,
-            connection,
-            EventKind.RATE_LIMITED,
-            feed=feed,
-            error_class=ErrorClass.TRANSIENT,
-            counts={"throttled": result.throttled},
-            detail=f"throttled {result.throttled} times; waited {result.waited:.0f} s",
-        )
+    record_throttling(rt, result)
     if result.error is None:
-        _event(
+        event(
             rt,
             connection,
             EventKind.SYNC_SUCCEEDED,
@@ -247,8 +238,28 @@ def _record_outcome(rt: Runtime, result: FeedResult) -> None:
             detail=f"{result.fetched} fetched, {result.inserted} new, {result.lines} lines",
         )
         return
+    record_failure(rt, result)
+
+
+def record_throttling(rt: Runtime, result: FeedResult) -> None:
+    """A `rate_limited` event when the provider throttled the run (never a disconnect)."""
+    if result.throttled:
+        event(
+            rt,
+            result.connection,
+            EventKind.RATE_LIMITED,
+            feed=result.feed,
+            error_class=ErrorClass.TRANSIENT,
+            counts={"throttled": result.throttled},
+            detail=f"throttled {result.throttled} times; waited {result.waited:.0f} s",
+        )
+
+
+def record_failure(rt: Runtime, result: FeedResult) -> None:
+    """`sync_failed` with its class and counts; an auth failure also disconnects."""
     error = result.error
-    _event(
+    connection, feed = result.connection, result.feed
+    event(
         rt,
         connection,
         EventKind.SYNC_FAILED,
@@ -259,10 +270,10 @@ def _record_outcome(rt: Runtime, result: FeedResult) -> None:
     )
     if result.error_class is ErrorClass.AUTH:
         kind = EventKind.EXPIRED if isinstance(error, AuthExpired) else EventKind.REVOKED
-        _event(rt, connection, kind, feed=feed, error=error, error_class=ErrorClass.AUTH)
+        event(rt, connection, kind, feed=feed, error=error, error_class=ErrorClass.AUTH)
 
 
-def _event(
+def event(
     rt: Runtime,
     connection: Connection,
     kind: EventKind,
@@ -273,6 +284,7 @@ def _event(
     detail: str = "",
     counts: dict[str, int] | None = None,
 ) -> None:
+    """Record an event; a connector error supplies the detail, HTTP status and request id."""
     known = error if isinstance(error, ConnectorError) else None
     if known is not None:
         detail = known.message
