@@ -24,6 +24,7 @@ import httpx2
 from connectors.clock import Clock, SimulatedClock
 from connectors.ratelimit import Rate, TokenBucket
 from connectors.sandbox.amazon_history import History, SellerSpec
+from connectors.sandbox.amazon_report import settlement_report
 from connectors.sandbox.amazon_wire import (
     Rejected,
     Renderer,
@@ -353,6 +354,9 @@ class AmazonSandbox:
             "hide": lambda: self.hide(seller, when(payload["start"]), when(payload["end"])),
             "restore": lambda: self.restore(seller, when(payload["start"]), when(payload["end"])),
             "groups": lambda: self.groups(seller),
+            "settlement_report": lambda: settlement_report(
+                self._history(seller), str(payload["group_id"]), self.clock.now(), self._lock
+            ),
             "advance": lambda: self.advance(float(payload["seconds"])).isoformat(),
             "set_time": lambda: self.set_time(str(payload["iso"])).isoformat(),
             "stats": self.stats,
