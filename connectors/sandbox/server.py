@@ -16,6 +16,7 @@ from typing import Any
 import httpx2
 
 from connectors.sandbox import Sandbox
+from connectors.sandbox.kill import kill_after_write
 
 LOOPBACK = "127.0.0.1"
 CONTROL_PREFIX = "/_sandbox/"
@@ -45,6 +46,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             response = self.server.route(request)
         self._write(response)
+        kill_after_write(response, self.wfile)
 
     def _write(self, response: httpx2.Response) -> None:
         content = response.content

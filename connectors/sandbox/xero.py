@@ -21,6 +21,7 @@ import httpx2
 from connectors.clock import Clock, SimulatedClock
 from connectors.sandbox.faults import FaultPlan, fault_response
 from connectors.sandbox.grants import AccessDenied, GrantServer
+from connectors.sandbox.kill import KillPlan
 from connectors.sandbox.xero_endpoints import Call, dispatch
 from connectors.sandbox.xero_identity import Connections
 from connectors.sandbox.xero_limits import (
@@ -107,6 +108,7 @@ class XeroSandbox:
         self._gate = threading.Event()
         self._gate.set()
         self._lose = 0
+        self.kills = KillPlan()
 
     @property
     def tenant_ids(self) -> list[str]:
@@ -141,7 +143,10 @@ class XeroSandbox:
             return subject
         if path.lower().startswith("/connections"):
             return self.connections.handle(request, subject)
-        return self._accounting(request, subject, body)
+        response = self._accounting(request, subject, body)
+        with self._lock:
+            self.kills.mark(request, response)
+        return response
 
     def control(self, action: str, payload: dict[str, Any]) -> Any:
         """Run a scenario control by name (the loopback server's control endpoint)."""
@@ -172,6 +177,10 @@ class XeroSandbox:
             "lose_responses": lambda p: self.lose_responses(int(p.get("times", 1))),
             "hold": lambda p: self.hold(),
             "release": lambda p: self.release(),
+            "kill_after_response": lambda p: self.kill_after_response(
+                int(p["pid"]), str(p["method"]), str(p["path"]), int(p.get("nth", 1))
+            ),
+            "reset_books": lambda p: self.reset_books(),
         }
         if action not in controls:
             raise ValueError(f"unknown control {action!r}; choose one of {', '.join(controls)}")
@@ -215,6 +224,22 @@ class XeroSandbox:
         """Process the next `times` accounting calls, then answer 504 (the answer is lost)."""
         with self._lock:
             self._lose += times
+
+    def kill_after_response(self, pid: int, method: str, path: str, nth: int = 1) -> None:
+        """SIGKILL `pid` right after the answer to the `nth` next `method path...` is written.
+
+        For crash tests on loopback: the ledger has done the work and replied, and the client
+        dies before it can act on the reply. Only the loopback server carries it out.
+        """
+        with self._lock:
+            self.kills.arm(pid, method, path, nth)
+
+    def reset_books(self) -> None:
+        """Empty every organisation's books and forget the idempotency cache (grants stay)."""
+        with self._lock:
+            for tenant in self.books:
+                self.books[tenant] = Books(self.clock.now, self.books[tenant].currency)
+            self.idempotency = IdempotencyCache(self.clock, self.idempotency.ttl)
 
     def spend_daily_limit(self, tenant_id: str | None = None, calls: int = 5000) -> None:
         """Use up `calls` of the tenant's daily allowance now."""

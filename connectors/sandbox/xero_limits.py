@@ -81,13 +81,14 @@ class Limits:
         usage.in_flight = max(0, usage.in_flight - 1)
 
     def headers(self, tenant_id: str) -> dict[str, str]:
-        """The remaining-calls headers Xero puts on every answer."""
+        """The remaining-calls headers Xero puts on every answer (all left when not enforced)."""
         now = self._clock.now()
         usage = self._usage(tenant_id, now)
+        used = (len(usage.day), len(usage.minute), len(self._app)) if self.enforce else (0, 0, 0)
         return {
-            "X-DayLimit-Remaining": str(max(0, self.per_day - len(usage.day))),
-            "X-MinLimit-Remaining": str(max(0, self.per_minute - len(usage.minute))),
-            "X-AppMinLimit-Remaining": str(max(0, self.app_per_minute - len(self._app))),
+            "X-DayLimit-Remaining": str(max(0, self.per_day - used[0])),
+            "X-MinLimit-Remaining": str(max(0, self.per_minute - used[1])),
+            "X-AppMinLimit-Remaining": str(max(0, self.app_per_minute - used[2])),
         }
 
     def spend(self, tenant_id: str, calls: int) -> None:

@@ -55,6 +55,12 @@ SAMPLE_ROWS: dict[int, dict[str, str]] = {
             "VALUES (now(), 'cli', 'post', 'stl_1', '{}')"
         ),
     },
+    2: {
+        "account_mappings": (
+            "INSERT INTO account_mappings VALUES ('acme', 'amazon', 'fee', '404', "
+            "'2024-01-01 00:00+00')"
+        ),
+    },
 }
 
 
