@@ -37,6 +37,7 @@ CONNECTION_COLUMNS = (
     "last_sync_at",
 )
 SETTLEMENT_COLUMNS = (
+    "id",
     "connection",
     "provider",
     "settlement_id",
@@ -79,7 +80,8 @@ def cli(ctx: click.Context, db: Path | None, verbose: int) -> None:
     level = {0: logging.CRITICAL, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     install_log_redaction()
-    ctx.obj = AppContext.create(db)
+    if not isinstance(ctx.obj, AppContext):  # tests and the app may hand in their own context
+        ctx.obj = AppContext.create(db)
 
 
 @cli.command()
@@ -209,24 +211,33 @@ def open_app(app: AppContext, port: int, address: str) -> NoReturn:
 
 
 def _register_subcommands() -> None:
-    from workbench import cli_connect, cli_sandbox
+    from workbench import cli_backfill, cli_connect, cli_gaps, cli_import, cli_post, cli_sandbox
 
     cli.add_command(cli_connect.connect)
     cli.add_command(cli_connect.reconnect)
+    cli.add_command(cli_gaps.gaps)
+    cli.add_command(cli_gaps.health)
+    cli.add_command(cli_backfill.backfill_command)
+    cli.add_command(cli_import.import_file)
+    cli_post.register(cli)
     cli.add_command(cli_sandbox.sandbox)
 
 
 _register_subcommands()
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return its exit code (0 ok, 1 user error, 2 usage error)."""
+def run(argv: Sequence[str] | None = None, *, app: AppContext | None = None) -> int:
+    """Run the CLI; return its exit code (0 ok, 1 user error, 2 usage error).
+
+    `app` replaces the context the CLI would build from the environment (its clock, store and
+    runtime): how tests run the real commands on a simulated clock.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         click.echo(cli.get_help(click.Context(cli, info_name="workbench")), err=True)
         return 2
     try:
-        cli.main(args=args, prog_name="workbench", standalone_mode=False)
+        cli.main(args=args, prog_name="workbench", standalone_mode=False, obj=app)
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.UsageError as exc:

@@ -51,8 +51,9 @@ class Cli:
         return response.json()["result"]
 
 
-def serve(tmp_path: Path) -> Iterator[Cli]:
-    """A sandbox server and a CLI bound to a fresh database and home; both stop after."""
+def serve(tmp_path: Path, *options: str) -> Iterator[Cli]:
+    """A sandbox server (`sandbox serve` plus `options`) and a CLI bound to a fresh database
+    and home; both stop after."""
     env = {
         **os.environ,
         "WORKBENCH_DB": str(tmp_path / "wb.duckdb"),
@@ -62,7 +63,7 @@ def serve(tmp_path: Path) -> Iterator[Cli]:
     }
     env.pop("WORKBENCH_SECRET_KEY", None)  # `workbench init` makes the 0600 key file
     server = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "sandbox", "serve", "--port", "0"],
+        [sys.executable, "-m", "workbench", "sandbox", "serve", "--port", "0", *options],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
