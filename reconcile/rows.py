@@ -22,7 +22,7 @@ import polars as pl
 from reconcile import sql
 from reconcile.database import frame
 from reconcile.errors import StoreError
-from reconcile.models import LedgerEntry, Settlement, SettlementBatch, SettlementLine
+from reconcile.models import LedgerEntry, Settlement, SettlementBatch, SettlementLine, Source
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -208,6 +208,7 @@ def write_settlements(
     ids = [item.id for item in prepared]
     stored = dict(con.execute(sql.load("settlement_hashes"), {"ids": ids}).fetchall())
     changed = [item for item in prepared if stored.get(item.id) != item.content_hash]
+    changed = _not_filed_already(con, changed)
     updated_ids = [item.id for item in changed if item.id in stored]
     if changed:
         con.register("incoming_settlements", _settlements_frame(changed))
@@ -226,6 +227,21 @@ def write_settlements(
         unchanged=len(prepared) - len(changed),
         lines=sum(len(item.lines.amount) for item in changed),
     )
+
+
+def _not_filed_already(con: duckdb.DuckDBPyConnection, changed: list[Prepared]) -> list[Prepared]:
+    """Drop API settlements an imported settlement file already holds under its own id.
+
+    Keeping the filed one keeps its id, so what was posted from it is never posted twice.
+    """
+    if not any(item.settlement.source is Source.API for item in changed):
+        return changed
+    con.register("incoming_settlements", _settlements_frame(changed))
+    try:
+        filed = {row[0] for row in con.execute(sql.load("settlements_filed_already")).fetchall()}
+    finally:
+        con.unregister("incoming_settlements")
+    return [item for item in changed if item.id not in filed]
 
 
 def write_ledger_entries(
