@@ -17,13 +17,8 @@ from workbench import unposting
 from workbench.cli_common import UserError, format_option, pass_app
 from workbench.context import AppContext
 from workbench.output import Format, render
-from workbench.posting import (
-    Planned,
-    PostingError,
-    PostRun,
-    plan_workspace,
-    post_workspace,
-)
+from workbench.posting import post_workspace
+from workbench.posting_plans import Planned, PostingError, PostRun, plan_workspace
 
 HELD_COLUMNS = ("connection", "settlement_id", "settlement", "reason", "difference", "message")
 PLAN_COLUMNS = ("connection", "settlement_id", "settlement", "state", "type", "net", "currency")

@@ -110,12 +110,21 @@ class Runtime:
         self, connection: Connection, progress: Callable[[str], None] | None = None
     ) -> Iterator[None]:
         """One sync of a connection at a time, across processes (cron and "Sync now" alike)."""
-        with (self.lock_dir / f"sync-{connection.id}.lock").open("a") as handle:
+        waiting = f"{connection.name}: waiting for another sync of it to finish"
+        with self.exclusive(f"sync-{connection.id}", waiting, progress):
+            yield
+
+    @contextlib.contextmanager
+    def exclusive(
+        self, name: str, waiting: str, progress: Callable[[str], None] | None = None
+    ) -> Iterator[None]:
+        """Hold the lock file `<home>/locks/<name>.lock`; say `waiting` when another holds it."""
+        with (self.lock_dir / f"{name}.lock").open("a") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if progress:
-                    progress(f"{connection.name}: waiting for another sync of it to finish")
+                    progress(waiting)
                 fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -13,15 +13,8 @@ from typing import Any
 from connectors.errors import ConfigError
 from reconcile import outbox
 from reconcile.errors import NotFound
-from workbench.posting import (
-    GONE,
-    PostingError,
-    Progress,
-    ledger_client,
-    ledger_entry,
-    ledger_object,
-    posting_lock,
-)
+from workbench.posting import GONE, ledger_client, ledger_entry, ledger_object, posting_lock
+from workbench.posting_plans import PostingError, Progress
 from workbench.runtime import Runtime
 
 

@@ -27,7 +27,8 @@ from reconcile.rows import settlement_id
 from tests.workbench.conftest import World
 from workbench.cli import run
 from workbench.connecting import Credentials, Endpoints, connect
-from workbench.posting import PostRun, post_workspace
+from workbench.posting import post_workspace
+from workbench.posting_plans import PostRun
 from workbench.sync import sync_connection
 from workbench.unposting import unpost
 
