@@ -54,6 +54,7 @@ from connectors.xero_wire import (
     XeroAccount,
     XeroInvoice,
     XeroPayment,
+    ledger_entry,
 )
 from reconcile.models import Connection, LedgerEntry
 
@@ -71,6 +72,7 @@ __all__ = [
     "XeroValidationError",
     "choose_tenant",
     "connect",
+    "ledger_entry",
     "onboard",
 ]
 
@@ -367,10 +369,7 @@ class XeroLedger(ProviderClient):
         return [item.result(start + offset) for offset, item in enumerate(items)]
 
     def _entry(self, invoice: XeroInvoice) -> LedgerEntry:
-        if invoice.currency_code is None or invoice.total is None or invoice.status is None:
-            raise UnexpectedPayload(
-                PROVIDER, f"invoice {invoice.invoice_id} has no currency, total or status"
-            )
+        return ledger_entry(self.connection_id, invoice)
         return LedgerEntry(
             connection_id=self.connection_id,
             object_id=invoice.invoice_id,

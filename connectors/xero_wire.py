@@ -14,6 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from connectors.errors import UnexpectedPayload
+from reconcile.models import LedgerEntry
+
 ZERO_ID = "00000000-0000-0000-0000-000000000000"
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -333,3 +336,23 @@ class PaymentDraft(_Draft):
         if self.reference:
             body["Reference"] = self.reference
         return body
+
+
+def ledger_entry(connection_id: str, invoice: XeroInvoice) -> LedgerEntry:
+    """An invoice or bill as `ledger_entries` keeps it; a bill's reference is its number."""
+    if invoice.currency_code is None or invoice.total is None or invoice.status is None:
+        raise UnexpectedPayload(
+            "xero", f"invoice {invoice.invoice_id} has no currency, total or status"
+        )
+    return LedgerEntry(
+        connection_id=connection_id,
+        object_id=invoice.invoice_id,
+        object_type=invoice.type,
+        reference=invoice.reference or invoice.invoice_number or "",
+        number=invoice.invoice_number,
+        currency=invoice.currency_code,
+        total=invoice.total,
+        status=invoice.status,
+        date=invoice.date,
+        updated_at=invoice.updated_at,
+    )

@@ -22,7 +22,7 @@ import polars as pl
 _IMPORT = "then run: workbench import FILE --connection {connection}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProviderRule:
     """The facts about one provider that gap detection and cadence inference use.
 
@@ -34,15 +34,15 @@ class ProviderRule:
 
     provider: str
     title: str
-    kind: Literal["channel", "ledger"]
+    kind: Literal["channel", "ledger"] = "channel"
     default_cadence: timedelta | None
-    coverage_tolerance: timedelta | None
-    overdue_grace: timedelta | None
-    horizon: timedelta | None
-    earliest: date | None
-    file_retention: timedelta | None
+    coverage_tolerance: timedelta | None = timedelta(days=1)
+    overdue_grace: timedelta | None = timedelta(days=3)
+    horizon: timedelta | None = None
+    earliest: date | None = None
+    file_retention: timedelta | None = None
     manual_step: str | None
-    manual_step_expired: str | None
+    manual_step_expired: str | None = None
     source: str
 
 
@@ -54,12 +54,8 @@ PROVIDER_RULES: tuple[ProviderRule, ...] = (
     ProviderRule(
         provider="amazon",
         title="Amazon (SP-API)",
-        kind="channel",
         default_cadence=_days(14),
-        coverage_tolerance=_days(1),
-        overdue_grace=_days(3),
         horizon=_days(730),
-        earliest=None,
         file_retention=_days(90),
         manual_step=(
             "Request the settlement report for {window} in Seller Central (Reports > Payments > "
@@ -74,102 +70,57 @@ PROVIDER_RULES: tuple[ProviderRule, ...] = (
     ProviderRule(
         provider="ebay",
         title="eBay (Sell Finances)",
-        kind="channel",
         default_cadence=_days(1),
-        coverage_tolerance=_days(1),
-        overdue_grace=_days(3),
-        horizon=None,
-        earliest=None,
-        file_retention=None,
         manual_step="Download the payouts report for {window} from eBay Seller Hub, " + _IMPORT,
-        manual_step_expired=None,
         source="daily payouts by default; getPayouts filters any date range",
     ),
     ProviderRule(
         provider="shopify",
         title="Shopify Payments",
-        kind="channel",
         default_cadence=_days(1),
-        coverage_tolerance=_days(1),
-        overdue_grace=_days(3),
-        horizon=None,
-        earliest=None,
-        file_retention=None,
         manual_step="Export the payouts for {window} from the Shopify admin, " + _IMPORT,
-        manual_step_expired=None,
         source="payoutSchedule daily (business days) by default; full payout history",
     ),
     ProviderRule(
         provider="etsy",
         title="Etsy (Open API v3)",
-        kind="channel",
         default_cadence=_days(7),
-        coverage_tolerance=_days(1),
-        overdue_grace=_days(3),
-        horizon=None,
         earliest=date(2000, 1, 1),
-        file_retention=None,
         manual_step="Download the payment account statement for {window} from Etsy, " + _IMPORT,
-        manual_step_expired=None,
         source="weekly deposits by default (Mondays); ledger entries from 2000-01-01",
     ),
     ProviderRule(
         provider="walmart",
         title="Walmart Marketplace",
-        kind="channel",
         default_cadence=_days(14),
-        coverage_tolerance=_days(1),
         overdue_grace=_days(8),
-        horizon=None,
-        earliest=None,
-        file_retention=None,
         manual_step=(
             "Download the reconciliation report for {window} from Walmart Seller Center, " + _IMPORT
         ),
-        manual_step_expired=None,
         source="bi-weekly periods; recon report on day 8 after period end; dates per "
         "availableReconFiles (no documented limit)",
     ),
     ProviderRule(
         provider="tiktok",
         title="TikTok Shop",
-        kind="channel",
         default_cadence=_days(1),
-        coverage_tolerance=_days(1),
-        overdue_grace=_days(3),
-        horizon=None,
-        earliest=None,
-        file_retention=None,
         manual_step="Export the statements for {window} from TikTok Shop Seller Center, " + _IMPORT,
-        manual_step_expired=None,
         source="statements daily (to verify); no documented look-back limit",
     ),
     ProviderRule(
         provider="square",
         title="Square",
-        kind="channel",
         default_cadence=_days(1),
-        coverage_tolerance=_days(1),
-        overdue_grace=_days(3),
-        horizon=None,
         earliest=date(2021, 1, 1),
-        file_retention=None,
         manual_step="Export the transfers for {window} from the Square Dashboard, " + _IMPORT,
-        manual_step_expired=None,
         source="next-business-day payouts; payouts API serves January 2021 onwards",
     ),
     ProviderRule(
         provider="woocommerce",
         title="WooCommerce (WooPayments)",
-        kind="channel",
         default_cadence=_days(1),
-        coverage_tolerance=_days(1),
         overdue_grace=_days(7),
-        horizon=None,
-        earliest=None,
-        file_retention=None,
         manual_step="Download the deposits for {window} from WooPayments, " + _IMPORT,
-        manual_step_expired=None,
         source="daily deposits after a 2-7 day pending period; no documented look-back limit",
     ),
     ProviderRule(
@@ -179,11 +130,7 @@ PROVIDER_RULES: tuple[ProviderRule, ...] = (
         default_cadence=None,
         coverage_tolerance=None,
         overdue_grace=None,
-        horizon=None,
-        earliest=None,
-        file_retention=None,
         manual_step=None,
-        manual_step_expired=None,
         source="a ledger: no settlements, no cadence",
     ),
 )

@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from connectors.errors import ConfigError, ConnectorError
-from connectors.xero import XeroInvoice, XeroLedger
+from connectors.xero import XeroInvoice, XeroLedger, ledger_entry
 from reconcile import outbox
-from reconcile.models import Connection, LedgerEntry
+from reconcile.models import Connection
 from reconcile.money import format_amount
 from reconcile.posting import (
     PlannedEntry,
@@ -286,24 +286,6 @@ def ledger_object(invoice: XeroInvoice) -> dict[str, Any]:
         "status": invoice.status,
         "payment_ids": invoice.payment_ids,
     }
-
-
-def ledger_entry(ledger_id: str, invoice: XeroInvoice) -> LedgerEntry:
-    """An invoice read back, as `ledger_entries` keeps it."""
-    if invoice.currency_code is None or invoice.total is None or invoice.status is None:
-        raise PostingError(f"Xero answered invoice {invoice.invoice_id} without a total or status")
-    return LedgerEntry(
-        connection_id=ledger_id,
-        object_id=invoice.invoice_id,
-        object_type=invoice.type,
-        reference=invoice.reference or invoice.invoice_number or "",
-        number=invoice.invoice_number,
-        currency=invoice.currency_code,
-        total=invoice.total,
-        status=invoice.status,
-        date=invoice.date,
-        updated_at=invoice.updated_at,
-    )
 
 
 def _summary(invoice: XeroInvoice) -> str:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.errors import ConfigError
+from connectors.xero import ledger_entry
 from reconcile import outbox
 from reconcile.errors import NotFound
-from workbench.posting import GONE, ledger_client, ledger_entry, ledger_object, posting_lock
+from workbench.posting import GONE, ledger_client, ledger_object, posting_lock
 from workbench.posting_plans import PostingError, Progress
 from workbench.runtime import Runtime
 
