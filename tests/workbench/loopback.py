@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ class Cli:
         return response.json()["result"]
 
 
-def serve(tmp_path: Path, *options: str) -> Iterator[Cli]:
+def serve(tmp_path: Path, *options: str) -> Generator[Cli, None, None]:
     """A sandbox server (`sandbox serve` plus `options`) and a CLI bound to a fresh database
     and home; both stop after."""
     env = {

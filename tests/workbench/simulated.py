@@ -21,14 +21,11 @@ import httpx2
 from connectors.clock import SimulatedClock
 from connectors.sandbox.amazon import AmazonSandbox
 from connectors.sandbox.server import SandboxServer
+from connectors.sandbox.xero import CLIENT_ID as XERO_CLIENT_ID
+from connectors.sandbox.xero import CLIENT_SECRET as XERO_CLIENT_SECRET
 from connectors.sandbox.xero import XeroSandbox
 from tests.workbench.conftest import START
-from tests.workbench.loopback import (
-    AMAZON_CLIENT_ID,
-    AMAZON_CLIENT_SECRET,
-    XERO_CLIENT_ID,
-    XERO_CLIENT_SECRET,
-)
+from tests.workbench.loopback import AMAZON_CLIENT_ID, AMAZON_CLIENT_SECRET
 from workbench.cli import run
 from workbench.context import AppContext
 from workbench.settings import Settings

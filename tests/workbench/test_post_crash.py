@@ -11,7 +11,6 @@ idempotency keys at once, so only find-before-create stands between a resend and
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import signal
@@ -30,9 +29,9 @@ import pytest
 from reconcile.references import settlement_of
 from reconcile.rows import settlement_id
 from reconcile.store import Store
-from tests.workbench.loopback import Cli, connect_both
+from tests.workbench.loopback import Cli, connect_both, serve
 
-TRIALS = int(os.environ.get("CRASH_TRIALS", "50"))
+TRIALS = 50
 KILL_POINTS = (
     ("PUT", "/api.xro/2.0/Invoices"),
     ("PUT", "/api.xro/2.0/Payments"),
@@ -49,31 +48,12 @@ class Prepared:
     duration: float  # seconds an uninterrupted post takes
 
 
-def _serve(env: dict[str, str]) -> subprocess.Popen[str]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "sandbox", "serve", "--port", "0", "--no-rate-limits"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    return server
-
-
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prepared]:
     base = tmp_path_factory.mktemp("crash")
-    env = {
-        **os.environ,
-        "WORKBENCH_DB": str(base / "wb.duckdb"),
-        "WORKBENCH_HOME": str(base / "home"),
-        "WORKBENCH_KEYRING": "file",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("WORKBENCH_SECRET_KEY", None)
-    server = _serve(env)
+    server = serve(base, "--no-rate-limits")  # 50 trials share it; clients pace themselves
+    cli = next(server)
     try:
-        assert server.stdout is not None
-        cli = Cli(env, server.stdout.readline().split()[-1])
         now = datetime.now(UTC)
         hide = {"start": (now - timedelta(days=400)).isoformat()}
         cli.control("amazon", "hide", **hide, end=(now - timedelta(days=45)).isoformat())
@@ -86,10 +66,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prepared]:
         trial("post")
         yield Prepared(cli, base / "wb.duckdb", base / "home", nets, time.monotonic() - started)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stdout:
-            server.stdout.close()
+        server.close()
 
 
 def _store_ids(cli: Cli) -> list[tuple[str, dict[str, str]]]:
