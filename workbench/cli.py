@@ -217,6 +217,7 @@ def _register_subcommands() -> None:
     cli.add_command(cli_connect.reconnect)
     cli.add_command(cli_gaps.gaps)
     cli.add_command(cli_gaps.health)
+    cli.add_command(cli_gaps.cadence)
     cli.add_command(cli_backfill.backfill_command)
     cli.add_command(cli_import.import_file)
     cli_post.register(cli)

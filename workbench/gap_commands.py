@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from reconcile.cadence import cadences
 from reconcile.gaps import find_gaps
 from reconcile.health import flapping, health_intervals
 from reconcile.models import Workspace
@@ -47,6 +48,8 @@ HEALTH_COLUMNS = (
     "flapping",
 )
 
+CADENCE_COLUMNS = ("workspace", "connection", "provider", "cadence_days", "source")
+
 Finder = Callable[[duckdb.DuckDBPyConnection, str, datetime, str | None], pl.DataFrame]
 
 
@@ -73,6 +76,30 @@ def health(app: AppContext, workspace_ref: str | None, connection_ref: str | Non
         intervals = health_intervals(con, ws, as_of, connection_id)
         flapping_ids = flapping(intervals).get_column("connection_id").implode()
         return intervals.with_columns(flapping=pl.col("connection_id").is_in(flapping_ids))
+
+    return _per_workspace(app, workspace_ref, connection_ref, find)
+
+
+def cadence(app: AppContext, workspace_ref: str | None, connection_ref: str | None) -> pl.DataFrame:
+    """Each channel connection's expected settlement rhythm, and where it comes from."""
+
+    def find(
+        con: duckdb.DuckDBPyConnection, ws: str, as_of: datetime, connection_id: str | None
+    ) -> pl.DataFrame:
+        names = {c.id: (c.name, c.provider) for c in app.store.connections(ws)}
+        found = cadences(con, ws, as_of)
+        if connection_id is not None:
+            found = found.filter(pl.col("connection_id") == connection_id)
+        return found.select(
+            pl.col("connection_id")
+            .replace_strict({k: v[0] for k, v in names.items()})
+            .alias("connection"),
+            pl.col("connection_id")
+            .replace_strict({k: v[1] for k, v in names.items()})
+            .alias("provider"),
+            (pl.col("cadence").dt.total_seconds() / 86400).round(2).alias("cadence_days"),
+            "source",
+        )
 
     return _per_workspace(app, workspace_ref, connection_ref, find)
 
