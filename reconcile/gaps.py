@@ -5,8 +5,10 @@ kind, id), with the columns of `GAP_COLUMNS`. The rules, all set-based in SQL
 (`reconcile/sql/gaps_channel.sql`, `gaps_ledger.sql`):
 
 Scope: the live (not removed) channel connections of the workspace; ledger kinds use the
-entries of its live ledger connection, "live" meaning status not VOIDED or DELETED. Settlements
-count only when period_start <= as_of; events only when at <= as_of.
+entries of its live ledger connection, "live" meaning status not VOIDED or DELETED; an entry
+names the settlement stored with it (`ledger_entries.settlement_id`, written from its reference
+by `reconcile.rows`). Settlements count only when period_start <= as_of; events only when
+at <= as_of.
 
 - coverage: a connection's settlements ordered by (period_start, period_end, id); a hole
   opens when a settlement (closed or still open) starts more than the provider's coverage
@@ -68,7 +70,6 @@ from reconcile.cadence import cadences_us
 from reconcile.database import frame
 from reconcile.health import intervals_of
 from reconcile.money import exponent
-from reconcile.references import REFERENCE_SQL_PATTERN
 from reconcile.rows import aware
 
 GAP_KINDS = (
@@ -120,7 +121,7 @@ def find_gaps(
     aware(as_of, "as_of")
     channel = _channel_gaps(con, workspace_id, as_of, rules)
     params = {"workspace_id": workspace_id, "as_of": as_of}
-    ledger = frame(con, "gaps_ledger", reference_pattern=REFERENCE_SQL_PATTERN, **params)
+    ledger = frame(con, "gaps_ledger", **params)
     found = pl.concat([channel, _worded(ledger)], how="vertical")
     return found.sort("connection", "start", "kind", "id")
 

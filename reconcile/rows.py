@@ -23,6 +23,7 @@ from reconcile import sql
 from reconcile.database import frame
 from reconcile.errors import StoreError
 from reconcile.models import LedgerEntry, Settlement, SettlementBatch, SettlementLine, Source
+from reconcile.references import settlement_of
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -267,8 +268,16 @@ def _ledger_row(entry: LedgerEntry) -> dict[str, object]:
 
 
 def _ledger_frame(entries: Sequence[LedgerEntry]) -> pl.DataFrame:
-    rows = [{**entry.model_dump(), "total": f"{entry.total:.4f}"} for entry in entries]
-    schema: dict[str, Any] = dict.fromkeys(LedgerEntry.model_fields, pl.String)
+    """The entries as the upsert reads them, each with the settlement its reference names."""
+    rows = [
+        {
+            **entry.model_dump(),
+            "total": f"{entry.total:.4f}",
+            "settlement_id": settlement_of(entry.reference),
+        }
+        for entry in entries
+    ]
+    schema: dict[str, Any] = dict.fromkeys([*LedgerEntry.model_fields, "settlement_id"], pl.String)
     schema.update(date=pl.Date, updated_at=_UTC_MICROS)
     return pl.DataFrame(rows, schema=schema)
 

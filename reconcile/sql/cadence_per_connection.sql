@@ -12,19 +12,20 @@ WITH scope AS (
     LEFT JOIN provider_rules AS r ON r.provider = lower(c.provider)
     WHERE c.removed_at IS NULL AND c.kind = 'channel' AND c.workspace_id = $workspace_id
 ),
-recent AS (
-    SELECT s.connection_id, epoch_us(s.period_end) - epoch_us(s.period_start) AS length_us
-    FROM settlements AS s
-    JOIN scope USING (connection_id)
-    WHERE s.status = 'closed' AND s.period_end <= $as_of::TIMESTAMPTZ
-    QUALIFY row_number() OVER (
-        PARTITION BY s.connection_id ORDER BY s.period_start DESC, s.id DESC) <= 12
-),
+-- The last 12 by (period_start, id) with the top-N aggregate: cheaper than ranking every
+-- settlement with a window.
 history AS (
-    SELECT connection_id, round(median(length_us))::BIGINT AS cadence_us
-    FROM recent
-    GROUP BY connection_id
-    HAVING count(*) >= 3
+    SELECT connection_id, round(list_aggregate(lengths, 'median'))::BIGINT AS cadence_us
+    FROM (
+        SELECT s.connection_id,
+               arg_max(epoch_us(s.period_end) - epoch_us(s.period_start),
+                       {'start': s.period_start, 'id': s.id}, 12) AS lengths
+        FROM settlements AS s
+        JOIN scope USING (connection_id)
+        WHERE s.status = 'closed' AND s.period_end <= $as_of::TIMESTAMPTZ
+        GROUP BY s.connection_id
+    )
+    WHERE len(lengths) >= 3
 )
 SELECT s.connection_id,
        CASE

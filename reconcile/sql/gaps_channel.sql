@@ -25,20 +25,34 @@ known AS (
 -- Periods may overlap: a hole opens after the furthest end seen so far, not the previous one.
 -- Only closed settlements cover time, but an open one already closes the hole before it.
 closed AS (
-    SELECT connection_id, provider_settlement_id, period_start,
-           max(CASE WHEN status = 'closed' THEN period_end END) OVER w AS covered_until,
-           arg_max(provider_settlement_id, CASE WHEN status = 'closed' THEN period_end END)
-               OVER w AS covered_by
+    SELECT connection_id, id, period_start, period_end,
+           max(CASE WHEN status = 'closed' THEN period_end END) OVER (
+               PARTITION BY connection_id ORDER BY period_start, period_end, id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS covered_until
     FROM known
-    WINDOW w AS (PARTITION BY connection_id ORDER BY period_start, period_end, id
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ),
-holes AS (
-    SELECT 'coverage' AS kind, connection_id, covered_until AS start, period_start AS "end",
-           'between settlements ' || covered_by || ' and ' || provider_settlement_id AS around
-    FROM closed
+-- Materialized: the few holes are found before the settlements around them are joined in
+-- (inlined, the optimizer would join every settlement to its own row first).
+opened AS MATERIALIZED (
+    SELECT h.*
+    FROM closed AS h
     JOIN scope USING (connection_id)
-    WHERE epoch_us(period_start) - epoch_us(covered_until) > tolerance_us
+    WHERE epoch_us(h.period_start) - epoch_us(h.covered_until) > scope.tolerance_us
+),
+-- Named after the settlement before the hole (of the closed ones ending where it starts, the
+-- last in order) and the one after it: looked up for the holes alone, which is cheaper than
+-- carrying an arg_max over every settlement's window frame.
+holes AS (
+    SELECT 'coverage' AS kind, h.connection_id, h.covered_until AS start, h.period_start AS "end",
+           'between settlements ' || arg_max(b.provider_settlement_id, (b.period_start, b.id))
+               || ' and ' || any_value(a.provider_settlement_id) AS around
+    FROM opened AS h
+    JOIN known AS a ON a.id = h.id
+    JOIN known AS b
+      ON b.connection_id = h.connection_id AND b.period_end = h.covered_until
+    WHERE b.status = 'closed'
+      AND (b.period_start, b.period_end, b.id) < (h.period_start, h.period_end, h.id)
+    GROUP BY h.connection_id, h.id, h.covered_until, h.period_start
 ),
 latest AS (
     SELECT connection_id,

@@ -1,7 +1,7 @@
 -- Ledger-side gaps of $workspace_id: unposted, amount_mismatch, duplicate_posting and
 -- possible_duplicate, from the live (not VOIDED / DELETED) entries of its live ledger
--- connections. An entry belongs to a settlement when its reference matches $reference_pattern
--- (reconcile.references.REFERENCE_SQL_PATTERN); ACCPAY entries count negative, others positive.
+-- connections. An entry belongs to the settlement its settlement_id names (stored from its
+-- reference by reconcile.rows); ACCPAY entries count negative, others positive.
 -- Returns the gap columns except `detail`, plus the facts reconcile.gaps words it from.
 WITH channels AS (
     SELECT id AS connection_id, name AS connection, provider
@@ -16,7 +16,7 @@ ledger AS (
 ),
 live AS (
     SELECT e.connection_id AS ledger_id, e.object_id, e.reference, e.currency, e.total, e.date,
-           nullif(regexp_extract(e.reference, $reference_pattern, 1), '') AS named,
+           e.settlement_id AS named,
            CASE WHEN e.object_type = 'ACCPAY' THEN -e.total ELSE e.total END AS signed
     FROM ledger_entries AS e
     WHERE e.status NOT IN ('VOIDED', 'DELETED')
@@ -24,7 +24,8 @@ live AS (
           SELECT id FROM connections
           WHERE removed_at IS NULL AND kind = 'ledger' AND workspace_id = $workspace_id)
 ),
-stl AS (
+-- Not materialized: only the judging reads every settlement; the other readers take a few.
+stl AS NOT MATERIALIZED (
     SELECT s.id, s.connection_id, c.connection, c.provider, s.provider_settlement_id,
            s.period_start, coalesce(s.period_end, $as_of::TIMESTAMPTZ) AS period_end,
            s.status, s.currency, s.net
@@ -32,25 +33,46 @@ stl AS (
     JOIN channels AS c USING (connection_id)
     WHERE s.period_start <= $as_of::TIMESTAMPTZ
 ),
-latest_posting AS (
-    SELECT settlement_id, state
-    FROM postings
-    QUALIFY row_number() OVER (
-        PARTITION BY settlement_id ORDER BY updated_at DESC, created_at DESC, id DESC) = 1
+-- Per settlement: its live entries, their count and signed sum. With one entry that sum is what
+-- was posted; grouping on the short settlement id is cheaper than on every reference.
+named AS (
+    SELECT named, count(*) AS entries, sum(signed) AS signed, min(currency) AS currency,
+           max(currency) AS other
+    FROM live
+    WHERE named IS NOT NULL
+    GROUP BY named
 ),
--- One entry per distinct reference: the one with the smallest object id.
+-- Where a settlement has several entries, one per distinct reference: the smallest object id
+-- (duplicate references can only be among these).
 refs AS (
     SELECT reference, any_value(named) AS named, count(*) AS entries, min(object_id) AS first_id,
            arg_min(signed, object_id) AS signed, arg_min(currency, object_id) AS currency,
            min(date) AS first_date, max(date) AS last_date
     FROM live
-    WHERE named IS NOT NULL
+    WHERE named IN (SELECT named FROM named WHERE entries > 1)
     GROUP BY reference
 ),
+-- What each named settlement's ledger entries add up to: one entry per distinct reference.
 posted AS (
-    SELECT named, sum(signed) AS posted, min(currency) AS currency, max(currency) AS other
-    FROM refs
-    GROUP BY named
+    SELECT named, signed AS posted, currency, other FROM named WHERE entries = 1
+    UNION ALL
+    SELECT named, sum(signed), min(currency), max(currency) FROM refs GROUP BY named
+),
+-- Unposted (no live entry names it) or mismatched, in one pass over the settlements.
+judged AS (
+    SELECT s.*, p.named, p.posted, p.currency AS posted_currency, p.other
+    FROM stl AS s
+    LEFT JOIN posted AS p ON p.named = s.id
+    WHERE (p.named IS NULL AND s.status = 'closed' AND EXISTS (SELECT 1 FROM ledger))
+       OR p.currency <> s.currency OR p.other <> s.currency OR p.posted <> s.net
+),
+-- The latest posting row, looked up only for the settlements reported.
+latest_posting AS (
+    SELECT settlement_id, state
+    FROM postings
+    WHERE settlement_id IN (SELECT id FROM judged)
+    QUALIFY row_number() OVER (
+        PARTITION BY settlement_id ORDER BY updated_at DESC, created_at DESC, id DESC) = 1
 ),
 unposted AS (
     SELECT 'unposted' AS kind, s.connection_id, s.connection, s.provider, s.period_start AS start,
@@ -58,20 +80,18 @@ unposted AS (
            s.net AS amount, s.net, NULL::DECIMAL(18, 4) AS posted, s.provider_settlement_id,
            coalesce(p.state, 'unposted') AS posting_state, NULL::VARCHAR AS reference,
            NULL::VARCHAR[] AS object_ids, NULL::VARCHAR AS ledger_currencies
-    FROM stl AS s
+    FROM judged AS s
     LEFT JOIN latest_posting AS p ON p.settlement_id = s.id
-    WHERE s.status = 'closed' AND EXISTS (SELECT 1 FROM ledger)
-      AND NOT EXISTS (SELECT 1 FROM refs AS r WHERE r.named = s.id)
+    WHERE s.named IS NULL
 ),
 mismatched AS (
     SELECT 'amount_mismatch', s.connection_id, s.connection, s.provider, s.period_start,
            s.period_end, s.id, s.id, s.currency,
-           CASE WHEN p.currency = s.currency AND p.other = s.currency THEN s.net - p.posted END,
-           s.net, CASE WHEN p.currency = s.currency AND p.other = s.currency THEN p.posted END,
+           CASE WHEN s.posted_currency = s.currency AND s.other = s.currency THEN s.net - s.posted END,
+           s.net, CASE WHEN s.posted_currency = s.currency AND s.other = s.currency THEN s.posted END,
            s.provider_settlement_id, coalesce(lp.state, 'unposted'), NULL, NULL,
-           coalesce(c.currencies, p.currency)
-    FROM stl AS s
-    JOIN posted AS p ON p.named = s.id
+           coalesce(c.currencies, s.posted_currency)
+    FROM judged AS s
     LEFT JOIN latest_posting AS lp ON lp.settlement_id = s.id
     LEFT JOIN (
         SELECT named, string_agg(DISTINCT currency, ', ' ORDER BY currency) AS currencies
@@ -79,7 +99,7 @@ mismatched AS (
         WHERE named IN (SELECT named FROM posted WHERE currency <> other)
         GROUP BY named
     ) AS c ON c.named = s.id
-    WHERE p.currency <> s.currency OR p.other <> s.currency OR p.posted <> s.net
+    WHERE s.named IS NOT NULL
 ),
 duplicated AS (
     SELECT 'duplicate_posting', coalesce(s.connection_id, l.connection_id),

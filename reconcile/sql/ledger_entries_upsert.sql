@@ -1,9 +1,10 @@
--- Writes the registered frame incoming_ledger_entries (new or changed entries only).
+-- Writes the registered frame incoming_ledger_entries (new or changed entries only), each with
+-- settlement_id: the settlement its workbench reference names (reconcile.references), else NULL.
 INSERT INTO ledger_entries
     (connection_id, object_id, object_type, reference, number, currency, total, status, date,
-     updated_at)
+     updated_at, settlement_id)
 SELECT connection_id, object_id, object_type, reference, number, currency,
-       CAST(total AS DECIMAL(18, 4)), status, date, updated_at
+       CAST(total AS DECIMAL(18, 4)), status, date, updated_at, settlement_id
 FROM incoming_ledger_entries
 ON CONFLICT (connection_id, object_id) DO UPDATE SET
     object_type = excluded.object_type,
@@ -13,4 +14,5 @@ ON CONFLICT (connection_id, object_id) DO UPDATE SET
     total = excluded.total,
     status = excluded.status,
     date = excluded.date,
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at,
+    settlement_id = excluded.settlement_id

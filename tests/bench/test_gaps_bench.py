@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import gaps_bench  # beside the benchmark script: bench/ is not a package
+import gaps_data
 
 from reconcile.database import connect
 
@@ -19,20 +20,20 @@ SCALE = 0.005  # 100 connections: every class of the generator (i % 50, i % 100)
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> gaps_bench.Dataset:
+def data(tmp_path_factory: pytest.TempPathFactory) -> gaps_data.Dataset:
     path = tmp_path_factory.mktemp("gaps-bench") / "gaps.duckdb"
-    gaps_bench.generate(path, SCALE, seed=7, every_days=7)
-    return gaps_bench.describe(path, 0.0)
+    gaps_data.generate(path, SCALE, seed=7, every_days=7)
+    return gaps_data.describe(path, 0.0)
 
 
 @pytest.fixture(scope="module")
-def answers(data: gaps_bench.Dataset) -> tuple[pl.DataFrame, pl.DataFrame]:
+def answers(data: gaps_data.Dataset) -> tuple[pl.DataFrame, pl.DataFrame]:
     fast = gaps_bench.run_find_gaps(data.path, data.workspace_id)
     slow = gaps_bench.run_pandas(data.path, data.workspace_id)
     return gaps_bench.comparable(fast), gaps_bench.comparable(slow)
 
 
-def test_generator_builds_the_scaled_workspace_and_a_second_one(data: gaps_bench.Dataset) -> None:
+def test_generator_builds_the_scaled_workspace_and_a_second_one(data: gaps_data.Dataset) -> None:
     assert data.connections == 100
     assert data.settlements == 5_000
     assert data.lines == 50_000
@@ -65,7 +66,7 @@ def test_pandas_baseline_finds_exactly_what_find_gaps_finds(
 
 
 def test_gaps_of_the_other_workspace_never_appear(
-    data: gaps_bench.Dataset, answers: tuple[pl.DataFrame, pl.DataFrame]
+    data: gaps_data.Dataset, answers: tuple[pl.DataFrame, pl.DataFrame]
 ) -> None:
     fast, _ = answers
     con = connect(data.path)

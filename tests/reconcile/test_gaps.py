@@ -324,6 +324,21 @@ def test_entries_whose_distinct_references_do_not_sum_to_the_net_are_a_mismatch(
     )
 
 
+def test_an_entry_whose_reference_is_edited_in_the_ledger_now_counts_for_what_it_names() -> None:
+    store = make_store()
+    first, second = settle(store, [0, 14], net="100.00")
+
+    def unposted() -> list[str]:
+        return [g["settlement_id"] for g in of_kind(gaps_of(store, T0 + 40 * DAY), "unposted")]
+
+    book(store, entry("e1", settlement_reference(first), "100.00", 15))
+    assert unposted() == [second]
+    book(store, entry("e1", settlement_reference(second), "100.00", 15))
+    assert unposted() == [first]
+    book(store, entry("e1", "Amazon payout", "100.00", 15))
+    assert unposted() == [first, second]
+
+
 def test_two_live_entries_with_one_reference_are_a_duplicate_posting() -> None:
     store = make_store()
     (sid,) = settle(store, [0], net="80.00")

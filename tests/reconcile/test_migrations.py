@@ -10,6 +10,7 @@ import pytest
 
 from reconcile import sql
 from reconcile.database import connect, migrate, schema_version
+from reconcile.references import settlement_of
 from reconcile.store import Store, StoreError
 
 LATEST = len(sql.migrations())
@@ -59,6 +60,13 @@ SAMPLE_ROWS: dict[int, dict[str, str]] = {
         "account_mappings": (
             "INSERT INTO account_mappings VALUES ('acme', 'amazon', 'fee', '404', "
             "'2024-01-01 00:00+00')"
+        ),
+    },
+    3: {
+        "ledger_entries": (
+            "INSERT INTO ledger_entries VALUES ('xero-1', 'inv-3', 'ACCREC', "
+            "'RW stl_0123456789abcdef0123', 'INV-3', 'GBP', 89.5, 'AUTHORISED', '2024-01-17', "
+            "'2024-01-18 00:00+00', 'stl_0123456789abcdef0123')"
         ),
     },
 }
@@ -166,3 +174,28 @@ def test_migration_versions_run_from_one_without_holes() -> None:
     migrations = sql.migrations()
     assert [m.version for m in migrations] == list(range(1, LATEST + 1))
     assert migrations[0].name == "initial"
+
+
+def test_version_3_names_the_settlement_of_every_stored_workbench_reference(
+    tmp_path: Path,
+) -> None:
+    con = connect(tmp_path / "v2.duckdb")
+    migrate(con, target=2)
+    references = [
+        "RW stl_0123456789abcdef0123",
+        "RW stl_0123456789abcdef0123 2/2",
+        "RW stl_0123456789abcdef012",  # one hex digit short
+        "RW stl_0123456789abcdef0123 extra",
+        "AMZ-S1",
+    ]
+    for number, reference in enumerate(references):
+        con.execute(
+            "INSERT INTO ledger_entries VALUES ('xero-1', $id, 'ACCREC', $reference, NULL, "
+            "'GBP', 1, 'PAID', NULL, NULL)",
+            {"id": f"inv-{number}", "reference": reference},
+        )
+    migrate(con)
+    stored = con.sql("SELECT reference, settlement_id FROM ledger_entries ORDER BY object_id")
+    assert stored.fetchall() == [(ref, settlement_of(ref)) for ref in references]
+    assert [row[1] for row in stored.fetchall()][:2] == ["stl_0123456789abcdef0123"] * 2
+    con.close()
