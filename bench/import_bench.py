@@ -2,11 +2,13 @@
 
 The file is one settlement of the Amazon sandbox (`connectors.sandbox.amazon_report`), rendered
 once per benchmark into a scratch folder: the same mix of orders, refunds, fees, reserves and ad
-charges the sync benchmark uses. Each measured run is a fresh subprocess (peak RSS does not carry
-over) on a fresh database file:
+charges the sync benchmark uses. Each measured run is a fresh subprocess on a fresh database
+file; its peak memory is its own (`VmHWM`, not `ru_maxrss`, which Linux carries over from the
+parent that rendered the file):
 
-- **import**: `reconcile.imports.import_file`, the production path: parse with polars, check,
-  categorise, hash, write settlement and lines to DuckDB in one transaction, audit.
+- **import**: `reconcile.imports.import_file`, the production path: polars reads the file from
+  its path while a thread hashes it, then parse, check, categorise, write settlement and lines
+  to DuckDB in one transaction, audit.
 - **baseline**: `pandas.read_csv` (all columns as text) plus the same parsing in pandas: amounts
   validated and made exact decimals, dates parsed, categories mapped, per-settlement totals
   checked against the summary. It writes nothing, so it is a lower bound of a pandas importer.
@@ -123,20 +125,19 @@ def _pandas_amounts(text: Any, pa: Any) -> tuple[Any, int]:
 
 
 def _category(kind: str, amount_type: str, text: str) -> str:
-    """The same rules as `reconcile.imports`, for the pandas baseline's few distinct keys."""
-    from reconcile import imports
+    """The same rules as `reconcile.import_categories`, for the pandas baseline's few keys."""
+    from reconcile import import_categories as rules
 
-    frame_rules = imports.AMOUNT_TYPES
     if "reserve" in f"{kind} {text}":
         return "reserve"
-    if amount_type in frame_rules:
-        return frame_rules[amount_type].value
+    if amount_type in rules.AMOUNT_TYPES:
+        return rules.AMOUNT_TYPES[amount_type].value
     if amount_type == "itemprice":
-        if re.search(imports.TAX_DESCRIPTIONS, text):
+        if re.search(rules.TAX_DESCRIPTIONS, text):
             return "tax"
-        if kind in imports.REFUND_TRANSACTIONS:
+        if kind in rules.REFUND_TRANSACTIONS:
             return "refund"
-        return imports.CHARGES.get(text, imports.OTHER).value
+        return rules.CHARGES.get(text, rules.OTHER).value
     if kind == "servicefee" or " fee" in f" {text} ":
         return "fee"
     return "adjustment" if "reimbursement" in f"{kind} {amount_type}" else "other"
@@ -146,9 +147,23 @@ def child(args: argparse.Namespace) -> int:
     """One measured run in this process; prints its figures as JSON."""
     pandas = args.child == "pandas"
     figures = run_pandas(args.file) if pandas else run_import(args.file, args.db)
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MB
+    figures["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(figures))
     return 0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    `VmHWM` where Linux has it: `ru_maxrss` keeps the peak of the process that forked this one
+    (Linux carries it across exec), which here is the parent that rendered the file.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / MB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MB
 
 
 def measure(kind: str, file: Path, scratch: Path, number: int) -> dict[str, Any]:
@@ -164,7 +179,11 @@ def measure(kind: str, file: Path, scratch: Path, number: int) -> dict[str, Any]
 def report(runs: list[tuple[dict[str, Any], dict[str, Any]]], args: argparse.Namespace) -> bool:
     """Print the setting, one row per run, the medians and the verdicts."""
     print(f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}")
-    print(f"- machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    loads = args.loads
+    print(
+        f"- machine: {os.cpu_count()} cores; 1-minute load average before each run "
+        f"{min(loads):.2f} to {max(loads):.2f} (median {statistics.median(loads):.2f})"
+    )
     print(f"- file: {args.lines:,} lines ({args.market}), {args.size_mb:.0f} MB\n")
     print("| run | import s | import peak MB | pandas s | pandas peak MB | ratio |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -212,16 +231,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Render the file, run both sides in turn, print the report; exit 1 on a miss."""
     args = parse(argv)
     if args.child:
-        return child(args)
+        child(args)
+        sys.stdout.flush()
+        # Measured and printed: leave without the interpreter's teardown, where the native
+        # thread pools of pandas/pyarrow and polars, loaded together, now and then abort
+        # ("terminate called without an active exception") after the run is over.
+        os._exit(0)
     with tempfile.TemporaryDirectory(dir=args.scratch) as folder:
         scratch = Path(folder)
         file = scratch / "settlement.txt"
         print("rendering the file ...", file=sys.stderr, flush=True)
         render(file, args.lines, args.market)
         args.size_mb = file.stat().st_size / MB / MB
-        runs = []
+        runs, args.loads = [], []
         for number in range(1, args.runs + 1):
             print(f"run {number}/{args.runs} ...", file=sys.stderr, flush=True)
+            args.loads.append(os.getloadavg()[0])
             runs.append(
                 (measure("import", file, scratch, number), measure("pandas", file, scratch, number))
             )

@@ -1,7 +1,7 @@
 """Filling from files: Amazon V2 settlement reports imported into the store, whole or not at all.
 
 `import_settlement_file` parses the file (`reconcile.settlement_file`), maps each amount to a
-`LineCategory` the way the Finances API path does (`connectors/amazon_events.py`), checks that
+`LineCategory` the way the Finances API path does (`reconcile.import_categories`), checks that
 each settlement's total-amount equals the sum of its lines, and only then writes, in one
 transaction: any problem means nothing is written. A settlement already stored from a file with
 the same content is left alone; one the API already brought in (same provider id, or the same
@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -25,50 +25,15 @@ import polars as pl
 
 from reconcile import sql
 from reconcile.errors import StoreError
+from reconcile.import_categories import FEE, GROSS, REFUND, RESERVE, categorised
 from reconcile.models import Connection, LineCategory, SettlementStatus, Source
 from reconcile.money import format_amount
 from reconcile.rows import settlement_id
 from reconcile.settlement_file import AMOUNT, Problem, SettlementFile, read_settlement_file
+from reconcile.settlement_source import file_sha256
 from reconcile.store import Store
 
 PROVIDER = "amazon"
-SALE, REFUND, FEE = LineCategory.SALE, LineCategory.REFUND, LineCategory.FEE
-TAX, SHIPPING, PROMOTION = LineCategory.TAX, LineCategory.SHIPPING, LineCategory.PROMOTION
-RESERVE, ADJUSTMENT, OTHER = LineCategory.RESERVE, LineCategory.ADJUSTMENT, LineCategory.OTHER
-
-# How a row's (transaction-type, amount-type, amount-description) becomes a category, in the
-# order the rules apply; names compare in lower case. The API's mapping, for the file's words.
-# 1. "reserve" in the transaction type or description: reserve (the API's reserve adjustments).
-# 2. amount-type with a category of its own:
-AMOUNT_TYPES: Mapping[str, LineCategory] = {
-    "itemfees": FEE,
-    "shipmentfees": FEE,
-    "orderfees": FEE,
-    "promotion": PROMOTION,
-    "itemwithheldtax": TAX,
-    "cost of advertising": OTHER,  # ProductAdsPaymentEventList -> other
-    "fba inventory reimbursement": ADJUSTMENT,  # AdjustmentEventList -> adjustment
-}
-# 3. amount-type ItemPrice (charges): a tax description is tax; else a refund-like transaction
-#    is a refund; else the description decides (the API's SALE_CHARGES), unknown ones are other.
-TAX_DESCRIPTIONS = (  # the API's TAX_CHARGES, in lower case
-    r"^(tax|shippingtax|giftwraptax|taxdiscount|cod(item|order|shipping)taxcharge"
-    r"|marketplacefacilitatortax-(principal|shipping|giftwrap|other)|tcs-(c|s|i|ut)gst"
-    r"|exportcharge)$"
-)
-REFUND_TRANSACTIONS = frozenset(
-    {"refund", "chargeback refund", "chargeback", "a-to-z guarantee claim", "guaranteeclaim"}
-)
-CHARGES: Mapping[str, LineCategory] = {
-    **dict.fromkeys(("principal", "giftwrap", "coditemcharge", "codordercharge"), SALE),
-    **dict.fromkeys(("shipping", "shippingcharge", "codshippingcharge"), SHIPPING),
-    "discount": PROMOTION,
-    **dict.fromkeys(("paymentmethodfee", "pointsfee"), FEE),
-    **dict.fromkeys(("goodwill", "returnshipping", "restockingfee"), REFUND),
-}
-# 4. transaction-type ServiceFee, or "fee" in the description (Storage Fee, Subscription Fee):
-#    fee. 5. transaction type Adjustment or a reimbursement: adjustment. 6. Anything else: other.
-GROSS = (SALE, SHIPPING, TAX, PROMOTION)  # as connectors/amazon.py sums a settlement's gross
 
 
 class Outcome(enum.StrEnum):
@@ -145,12 +110,11 @@ class ImportResult:
 
 
 def import_file(store: Store, connection: Connection, path: Path, *, now: datetime) -> ImportResult:
-    """Import the settlement file at `path` into `connection` (see `import_settlement_file`)."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ImportRefused(f"cannot read {path}: {error.strerror}") from None
-    return import_settlement_file(store, connection, data, name=path.name, now=now)
+    """Import the settlement file at `path` into `connection` (see `import_settlement_file`).
+
+    A plain file is read by polars straight from disk: no copy of it is held in memory. A path
+    that cannot be read raises `ImportRefused`."""
+    return _import(store, connection, path, path.name, now)
 
 
 def import_settlement_file(
@@ -161,14 +125,24 @@ def import_settlement_file(
     Problems in the file come back in the result (and nothing is written); a connection that is
     not Amazon's raises `ImportRefused`.
     """
+    return _import(store, connection, data, name, now)
+
+
+def _import(
+    store: Store, connection: Connection, source: bytes | Path, name: str, now: datetime
+) -> ImportResult:
     if connection.provider != PROVIDER:
         raise ImportRefused(
             f"connection {connection.name!r} is a {connection.provider} connection: settlement "
             f"report files are Amazon's; choose an Amazon connection with --connection"
         )
-    parsed, problems = read_settlement_file(data, name)
+    try:
+        parsed, problems = read_settlement_file(source, name)
+        sha256 = parsed.sha256 if parsed else file_sha256(source)
+    except OSError as error:
+        where = source if isinstance(source, Path) else name
+        raise ImportRefused(f"cannot read {where}: {error.strerror}") from None
     prepared = None if parsed is None else _prepare(parsed, connection.id, problems)
-    sha256 = parsed.sha256 if parsed else hashlib.sha256(data).hexdigest()
     notes = parsed.notes if parsed else ()
     file = {
         "source": "file",
@@ -191,54 +165,6 @@ def import_settlement_file(
 # -- categories, totals, frames ---------------------------------------------------------------
 
 
-def line_categories(lines: pl.DataFrame) -> pl.Series:
-    """The `LineCategory` value of each parsed line, by the rules above."""
-    key = pl.concat_str("transaction_type", "amount_type", "amount_description", separator="\t")
-    keys = lines.select(key.alias("key"))["key"]
-    words = (
-        keys.unique()
-        .to_frame()
-        .with_columns(
-            pl.col("key")
-            .str.to_lowercase()
-            .str.split_exact("\t", 2)
-            .struct.rename_fields(["kind", "amount_type", "text"])
-            .struct.unnest()
-        )
-    )
-    chosen = words.select("key", _category(pl.col("kind"), pl.col("amount_type"), pl.col("text")))
-    return keys.replace_strict(dict(chosen.iter_rows()), return_dtype=pl.String)
-
-
-def _category(kind: pl.Expr, amount_type: pl.Expr, text: pl.Expr) -> pl.Expr:
-    charge = (
-        pl.when(text.str.contains(TAX_DESCRIPTIONS))
-        .then(pl.lit(TAX.value))
-        .when(kind.is_in(REFUND_TRANSACTIONS))
-        .then(pl.lit(REFUND.value))
-        .otherwise(text.replace_strict(_values(CHARGES), default=OTHER.value))
-    )
-    adjustment = (kind == "adjustment") | (kind + " " + amount_type).str.contains("reimbursement")
-    return (
-        pl.when((kind + " " + text).str.contains("reserve"))
-        .then(pl.lit(RESERVE.value))
-        .when(amount_type.is_in(list(AMOUNT_TYPES)))
-        .then(amount_type.replace_strict(_values(AMOUNT_TYPES), default=OTHER.value))
-        .when(amount_type == "itemprice")
-        .then(charge)
-        .when((kind == "servicefee") | text.str.contains(r"\bfee\b"))
-        .then(pl.lit(FEE.value))
-        .when(adjustment)
-        .then(pl.lit(ADJUSTMENT.value))
-        .otherwise(pl.lit(OTHER.value))
-        .alias("category")
-    )
-
-
-def _values(mapping: Mapping[str, LineCategory]) -> dict[str, str]:
-    return {key: category.value for key, category in mapping.items()}
-
-
 @dataclass(frozen=True)
 class _Prepared:
     """The file's settlements and lines as the frames the store's statements read."""
@@ -253,8 +179,7 @@ def _prepare(parsed: SettlementFile, connection_id: str, problems: list[Problem]
         value: settlement_id(connection_id, value) for value in parsed.settlements["settlement_id"]
     }
     store_id = pl.col("settlement_id").replace_strict(ids, return_dtype=pl.String)
-    lines = parsed.lines.with_columns(category=line_categories(parsed.lines))
-    rows = _lines_frame(lines, ids)
+    lines = categorised(parsed.lines)
     heads = parsed.settlements.join(_sums(lines), on="settlement_id", how="left").with_columns(
         pl.col("count").fill_null(0)
     )
@@ -275,28 +200,27 @@ def _prepare(parsed: SettlementFile, connection_id: str, problems: list[Problem]
         _hashes(heads, parsed.content_sha256).alias("content_hash"),
         pl.col("count").cast(pl.Int32).alias("line_count"),
     )
-    return _Prepared(settlements, rows)
+    return _Prepared(settlements, _lines_frame(lines, ids))
 
 
 def _sums(lines: pl.DataFrame) -> pl.DataFrame:
+    """Per settlement: its line count, the sum of its amounts and the API path's subtotals."""
+    by_category = lines.group_by("settlement_id", "category").agg(
+        count=pl.len(), sum=pl.col("amount").sum()
+    )
+
     def of(*categories: LineCategory) -> pl.Expr:
         chosen = pl.col("category").is_in([c.value for c in categories])
-        return pl.col("amount").filter(chosen).sum()
+        return pl.col("sum").filter(chosen).sum()
 
-    return lines.group_by("settlement_id").agg(
-        count=pl.len(),
-        sum=pl.col("amount").sum(),
+    return by_category.group_by(pl.col("settlement_id").cast(pl.String)).agg(
+        count=pl.col("count").sum(),
+        sum=pl.col("sum").sum(),
         gross=of(*GROSS),
         fees=of(FEE),
         refunds=of(REFUND),
         reserves=of(RESERVE),
     )
-
-
-def _description() -> pl.Expr:
-    """The line's description: amount-description, else amount-type, else transaction-type."""
-    columns = ("amount_description", "amount_type", "transaction_type")
-    return pl.coalesce(*(pl.when(pl.col(c) != "").then(pl.col(c)) for c in columns), pl.lit(""))
 
 
 def _text(amount: pl.Expr) -> pl.Expr:
@@ -343,21 +267,23 @@ def _hashes(heads: pl.DataFrame, content: str) -> pl.Series:
 
 
 def _lines_frame(lines: pl.DataFrame, ids: dict[str, str]) -> pl.DataFrame:
+    """The `settlement_lines` rows, in one chunk: DuckDB then writes them straight into the
+    database file, where several chunks would go through the write-ahead log (twice the time)."""
     number = pl.int_range(1, pl.len() + 1, dtype=pl.Int32)
     store_id = pl.lit(next(iter(ids.values()), ""))  # the usual file: one settlement
     if len(ids) > 1:
-        store_id = pl.col("settlement_id").replace_strict(ids, return_dtype=pl.String)
+        store_id = pl.col("settlement_id").cast(pl.String).replace_strict(ids)
         number = number.over("settlement_id")
     return lines.select(
-        store_id.alias("settlement_id"),
+        store_id.cast(pl.Categorical).alias("settlement_id"),
         number.alias("line_no"),
         "category",
         "amount",
-        _description().alias("description"),
+        "description",
         "order_id",
-        "sku",
+        pl.col("sku").cast(pl.Categorical),
         "posted_at",
-    )
+    ).rechunk()
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -405,13 +331,16 @@ def _store(
     if not writes:
         return
     updated = [o.store_id for o in outcomes if o.outcome is Outcome.UPDATED]
+    lines = prepared.lines
+    if len(writes) < len(outcomes):
+        lines = lines.filter(pl.col("settlement_id").cast(pl.String).is_in(writes))
     con.register("incoming_settlements", prepared.settlements.filter(pl.col("id").is_in(writes)))
-    con.register("incoming_lines", prepared.lines.filter(pl.col("settlement_id").is_in(writes)))
+    con.register("incoming_lines", lines)
     try:
         con.execute(sql.load("settlements_upsert"), {"now": now})
         if updated:
             con.execute(sql.load("settlement_lines_delete"), {"ids": updated})
-        con.execute(sql.load("settlement_lines_insert"))
+        con.execute(sql.load("import_lines_insert"))
     finally:
         con.unregister("incoming_settlements")
         con.unregister("incoming_lines")

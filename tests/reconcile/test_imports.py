@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from reconcile.imports import ImportRefused, Outcome, import_file, import_settlement_file
 from reconcile.models import Connection, LineCategory
-from reconcile.settlement_file import read_settlement_file
+from reconcile.settlement_file import Problem, read_settlement_file
 from reconcile.store import Store
 
 NOW = datetime(2026, 11, 5, 12, tzinfo=UTC)
@@ -173,6 +174,51 @@ def test_a_gzip_file_reads_like_the_plain_one() -> None:
     assert parsed(gzip.compress(good_file()))[1].equals(parsed(good_file())[1])
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_file_read_from_its_path_equals_the_same_bytes_read_from_memory(
+    tmp_path: Path, compress: bool
+) -> None:
+    data = gzip.compress(good_file()) if compress else good_file()
+    path = tmp_path / "report.txt"
+    path.write_bytes(data)
+
+    from_path, problems = read_settlement_file(path, "report.txt")
+
+    assert problems == []
+    assert from_path is not None
+    from_memory, _ = read_settlement_file(data, "report.txt")
+    assert from_memory is not None
+    assert from_path.lines.equals(from_memory.lines)
+    assert from_path.settlements.equals(from_memory.settlements)
+    assert (from_path.sha256, from_path.content_sha256) == (
+        from_memory.sha256,
+        from_memory.content_sha256,
+    )
+    assert from_path.sha256 == hashlib.sha256(data).hexdigest()
+    assert from_path.content_sha256 == hashlib.sha256(good_file()).hexdigest()
+
+
+def test_a_nul_byte_far_into_a_file_on_disk_makes_it_binary(tmp_path: Path) -> None:
+    rows = [line("1.00", sku=f"SKU-{n:06d}") for n in range(2000)]  # past the first 64 KiB
+    data = tsv(summary(total_amount="2000.00"), *rows)
+    path = tmp_path / "report.txt"
+    path.write_bytes(data[:-10] + b"\x00" + data[-9:])
+
+    assert read_settlement_file(path)[1] == [
+        Problem(None, None, "this is a binary file, not a tab-separated settlement report")
+    ]
+    path.write_bytes(data)
+    assert read_settlement_file(path)[1] == []
+
+
+def test_a_file_of_blank_lines_on_disk_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "blank.txt"
+    path.write_bytes(b"\r\n" * 40_000)
+    assert [str(p) for p in read_settlement_file(path)[1]] == [
+        "the file is empty: download the settlement report again"
+    ]
+
+
 def test_a_truncated_gzip_file_is_refused() -> None:
     squeezed = gzip.compress(good_file() * 50)
     assert problem_texts(squeezed[: len(squeezed) // 2]) == [
@@ -232,6 +278,20 @@ def test_every_bad_value_is_reported_with_its_line_and_column() -> None:
         "(see docs/imports.md)",
         "line 5, amount: '9.99999' is not an amount (this file writes them as 1,234.56)",
         "line 6, settlement-id: settlement '999' has no summary row (the row with total-amount)",
+    ]
+
+
+def test_currencies_are_checked_per_settlement_in_a_file_of_several() -> None:
+    second = {"settlement_id": "22", "currency": "EUR"}
+    data = tsv(
+        summary(total_amount="20.00"), line("10.00", currency="USD"), line("10.00", currency=""),
+        summary(**second, total_amount="5.00"), line("5.00", settlement_id="22", currency="USD"),
+        line("1.00", settlement_id="33", currency="USD"),
+    )  # fmt: skip
+    assert problem_texts(data) == [
+        "line 6, currency: mixed currencies: USD (the settlement is in EUR); "
+        "a settlement has one currency",
+        "line 7, settlement-id: settlement '33' has no summary row (the row with total-amount)",
     ]
 
 
@@ -434,6 +494,12 @@ def test_the_same_file_gzipped_is_still_unchanged() -> None:
         store, connection, gzip.compress(good_file()), name="r.gz", now=NOW
     )
     assert [o.outcome for o in again.outcomes] == [Outcome.UNCHANGED]  # fmt: skip
+
+
+def test_a_file_that_cannot_be_read_is_refused_saying_why(tmp_path: Path) -> None:
+    store, connection = seeded()
+    with pytest.raises(ImportRefused, match=r"cannot read .*missing\.txt: No such file"):
+        import_file(store, connection, tmp_path / "missing.txt", now=NOW)
 
 
 def test_only_an_amazon_connection_takes_a_settlement_file() -> None:
