@@ -8,7 +8,7 @@ Amazon's do. The marketplace sets the locale: DE, FR, IT and ES write decimal co
 `MM/DD/YY` posted-date; UK writes a `DD/MM/YYYY` posted-date; others ISO dates.
 
 Each event of the group becomes the rows Amazon would write for it, worded so that the file's
-categories (`reconcile.imports`) equal the Finances API's (`connectors.amazon_events`).
+categories (`reconcile.import_categories`) equal the Finances API's (`connectors.amazon_events`).
 """
 
 from __future__ import annotations
