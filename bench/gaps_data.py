@@ -454,6 +454,8 @@ def generate(path: Path, scale: float, seed: int, every_days: float) -> None:
         "every": int(every_days * 86400),
         "ledger": LEDGER_ID,
         "pattern": REFERENCE_SQL_PATTERN,  # settlement_id, as reconcile.rows writes it
+        "connection_id": None,  # the ledger summary of every ledger connection
+        "settlement_ids": None,  # and every settlement
     }
     steps = [
         (_PLAN, ("c1", "c2", "ws1", "ws2", "seed", "as_of")),
@@ -469,6 +471,8 @@ def generate(path: Path, scale: float, seed: int, every_days: float) -> None:
         (_UUID_MACRO, ()),
         (_LEDGER, ("ledger", "seed", "as_of", "c1", "pattern")),
         (_POSTINGS, ("ledger", "as_of")),
+        # the per-settlement ledger summary, by the statement the write path refreshes it with
+        (sql.load("ledger_summary_insert"), ("connection_id", "settlement_ids")),
     ]
     with store.read() as con:
         con.register("rules", rules_relation())

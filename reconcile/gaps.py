@@ -7,8 +7,9 @@ kind, id), with the columns of `GAP_COLUMNS`. The rules, all set-based in SQL
 Scope: the live (not removed) channel connections of the workspace; ledger kinds use the
 entries of its live ledger connection, "live" meaning status not VOIDED or DELETED; an entry
 names the settlement stored with it (`ledger_entries.settlement_id`, written from its reference
-by `reconcile.rows`). Settlements count only when period_start <= as_of; events only when
-at <= as_of.
+by `reconcile.rows`), and the per-settlement sums come from `ledger_summary`, which
+`reconcile.rows.write_ledger_entries` keeps equal to a recomputation from the entries.
+Settlements count only when period_start <= as_of; events only when at <= as_of.
 
 - coverage: a connection's settlements ordered by (period_start, period_end, id); a hole
   opens when a settlement (closed or still open) starts more than the provider's coverage

@@ -248,10 +248,15 @@ def _not_filed_already(con: duckdb.DuckDBPyConnection, changed: list[Prepared]) 
 def write_ledger_entries(
     con: duckdb.DuckDBPyConnection, connection_id: str, entries: Sequence[LedgerEntry]
 ) -> SaveCounts:
-    """Upsert the entries that differ from the stored ones, inside the caller's transaction."""
+    """Upsert the entries that differ from the stored ones, inside the caller's transaction.
+
+    Then recompute the `ledger_summary` rows of every settlement a changed entry named before or
+    names now, so the summary always equals one computed from the entries themselves.
+    """
     ids = [entry.object_id for entry in entries]
     rows = frame(con, "ledger_entries_existing", connection_id=connection_id, ids=ids)
     stored = {row.pop("object_id"): row for row in rows.rows(named=True)}
+    named_before = {object_id: row.pop("settlement_id") for object_id, row in stored.items()}
     changed = [e for e in entries if stored.get(e.object_id) != _ledger_row(e)]
     if changed:
         con.register("incoming_ledger_entries", _ledger_frame(changed))
@@ -259,8 +264,21 @@ def write_ledger_entries(
             con.execute(sql.load("ledger_entries_upsert"))
         finally:
             con.unregister("incoming_ledger_entries")
+        touched = {settlement_of(e.reference) for e in changed}
+        touched |= {named_before.get(e.object_id) for e in changed}
+        _refresh_summary(con, connection_id, sorted(s for s in touched if s is not None))
     updated = sum(entry.object_id in stored for entry in changed)
     return SaveCounts(len(changed) - updated, updated, len(entries) - len(changed), 0)
+
+
+def _refresh_summary(
+    con: duckdb.DuckDBPyConnection, connection_id: str, settlement_ids: list[str]
+) -> None:
+    """Recompute the ledger summary rows of these settlements on this ledger connection."""
+    if settlement_ids:
+        params = {"connection_id": connection_id, "settlement_ids": settlement_ids}
+        con.execute(sql.load("ledger_summary_delete"), params)
+        con.execute(sql.load("ledger_summary_insert"), params)
 
 
 def _ledger_row(entry: LedgerEntry) -> dict[str, object]:

@@ -14,15 +14,17 @@ ledger AS (
     WHERE removed_at IS NULL AND kind = 'ledger' AND workspace_id = $workspace_id
     QUALIFY row_number() OVER (ORDER BY created_at, id) = 1
 ),
-live AS (
+ledgers AS (
+    SELECT id FROM connections
+    WHERE removed_at IS NULL AND kind = 'ledger' AND workspace_id = $workspace_id
+),
+-- Read once: the possible duplicates compare every live entry.
+live AS MATERIALIZED (
     SELECT e.connection_id AS ledger_id, e.object_id, e.reference, e.currency, e.total, e.date,
            e.settlement_id AS named,
            CASE WHEN e.object_type = 'ACCPAY' THEN -e.total ELSE e.total END AS signed
     FROM ledger_entries AS e
-    WHERE e.status NOT IN ('VOIDED', 'DELETED')
-      AND e.connection_id IN (
-          SELECT id FROM connections
-          WHERE removed_at IS NULL AND kind = 'ledger' AND workspace_id = $workspace_id)
+    WHERE e.status NOT IN ('VOIDED', 'DELETED') AND e.connection_id IN (SELECT id FROM ledgers)
 ),
 -- Not materialized: only the judging reads every settlement; the other readers take a few.
 stl AS NOT MATERIALIZED (
@@ -33,38 +35,73 @@ stl AS NOT MATERIALIZED (
     JOIN channels AS c USING (connection_id)
     WHERE s.period_start <= $as_of::TIMESTAMPTZ
 ),
--- Per settlement: its live entries, their count and signed sum. With one entry that sum is what
--- was posted; grouping on the short settlement id is cheaper than on every reference.
-named AS (
-    SELECT named, count(*) AS entries, sum(signed) AS signed, min(currency) AS currency,
-           max(currency) AS other
-    FROM live
-    WHERE named IS NOT NULL
-    GROUP BY named
+-- Per settlement and ledger connection, its live entries summarised at write time
+-- (ledger_summary, kept by reconcile.rows): no grouping of every entry on every call.
+summary AS NOT MATERIALIZED (
+    SELECT settlement_id AS named, entries, refs, posted, currency_low, currency_high, currencies,
+           repeats
+    FROM ledger_summary
+    WHERE connection_id IN (SELECT id FROM ledgers)
 ),
--- Where a settlement has several entries, one per distinct reference: the smallest object id
--- (duplicate references can only be among these).
+-- A settlement named in more than one ledger connection of the workspace is pooled from its
+-- entries instead; with a single ledger connection there is none to look for.
+spread AS (
+    SELECT named
+    FROM summary
+    WHERE (SELECT count(*) FROM ledgers) > 1
+    GROUP BY named
+    HAVING count(*) > 1
+),
+-- The live entries of the settlements where a reference may repeat: those the summary lists
+-- (it keeps them where a reference repeats within one ledger), and those of spread settlements.
+suspects AS MATERIALIZED (
+    SELECT named, item.object_id, item.reference, item.signed, item.currency, item."date"
+    FROM (SELECT named, unnest(repeats) AS item FROM summary WHERE repeats IS NOT NULL)
+    WHERE named NOT IN (SELECT named FROM spread)
+    UNION ALL
+    SELECT named, object_id, reference, signed, currency, date
+    FROM live
+    WHERE (SELECT count(*) FROM ledgers) > 1 AND named IN (SELECT named FROM spread)
+),
+-- One row per distinct reference of those: its entries and the one with the smallest object id.
 refs AS (
     SELECT reference, any_value(named) AS named, count(*) AS entries, min(object_id) AS first_id,
            arg_min(signed, object_id) AS signed, arg_min(currency, object_id) AS currency,
            min(date) AS first_date, max(date) AS last_date
-    FROM live
-    WHERE named IN (SELECT named FROM named WHERE entries > 1)
+    FROM suspects
     GROUP BY reference
 ),
--- What each named settlement's ledger entries add up to: one entry per distinct reference.
-posted AS (
-    SELECT named, signed AS posted, currency, other FROM named WHERE entries = 1
-    UNION ALL
-    SELECT named, sum(signed), min(currency), max(currency) FROM refs GROUP BY named
+-- Spread settlements: what their entries add up to over every ledger, one per reference.
+pooled AS (
+    SELECT r.named, sum(r.signed) AS posted, min(r.currency) AS currency_low,
+           max(r.currency) AS currency_high, any_value(c.currencies) AS currencies
+    FROM refs AS r
+    JOIN (
+        SELECT named, string_agg(DISTINCT currency, ', ' ORDER BY currency) AS currencies
+        FROM suspects
+        WHERE named IN (SELECT named FROM spread)
+        GROUP BY named
+    ) AS c USING (named)
+    GROUP BY r.named
 ),
--- Unposted (no live entry names it) or mismatched, in one pass over the settlements.
+-- Unposted (no live entry names it) or mismatched, in one pass over the settlements; a spread
+-- settlement is judged on its pooled sums instead of per ledger.
 judged AS (
-    SELECT s.*, p.named, p.posted, p.currency AS posted_currency, p.other
+    SELECT *
+    FROM (
+        SELECT s.*, p.named, p.posted, p.currency_low AS posted_currency,
+               p.currency_high AS other, p.currencies
+        FROM stl AS s
+        LEFT JOIN summary AS p ON p.named = s.id
+        WHERE (p.named IS NULL AND s.status = 'closed' AND EXISTS (SELECT 1 FROM ledger))
+           OR p.currency_low <> s.currency OR p.currency_high <> s.currency OR p.posted <> s.net
+    )
+    WHERE named IS NULL OR named NOT IN (SELECT named FROM spread)
+    UNION ALL
+    SELECT s.*, p.named, p.posted, p.currency_low, p.currency_high, p.currencies
     FROM stl AS s
-    LEFT JOIN posted AS p ON p.named = s.id
-    WHERE (p.named IS NULL AND s.status = 'closed' AND EXISTS (SELECT 1 FROM ledger))
-       OR p.currency <> s.currency OR p.other <> s.currency OR p.posted <> s.net
+    JOIN pooled AS p ON p.named = s.id
+    WHERE p.currency_low <> s.currency OR p.currency_high <> s.currency OR p.posted <> s.net
 ),
 -- The latest posting row, looked up only for the settlements reported.
 latest_posting AS (
@@ -90,15 +127,9 @@ mismatched AS (
            CASE WHEN s.posted_currency = s.currency AND s.other = s.currency THEN s.net - s.posted END,
            s.net, CASE WHEN s.posted_currency = s.currency AND s.other = s.currency THEN s.posted END,
            s.provider_settlement_id, coalesce(lp.state, 'unposted'), NULL, NULL,
-           coalesce(c.currencies, s.posted_currency)
+           CASE WHEN s.posted_currency <> s.other THEN s.currencies ELSE s.posted_currency END
     FROM judged AS s
     LEFT JOIN latest_posting AS lp ON lp.settlement_id = s.id
-    LEFT JOIN (
-        SELECT named, string_agg(DISTINCT currency, ', ' ORDER BY currency) AS currencies
-        FROM live
-        WHERE named IN (SELECT named FROM posted WHERE currency <> other)
-        GROUP BY named
-    ) AS c ON c.named = s.id
     WHERE s.named IS NOT NULL
 ),
 duplicated AS (
@@ -113,7 +144,7 @@ duplicated AS (
         SELECT e.reference, list(e.object_id ORDER BY e.object_id) AS object_ids,
                sum(e.signed) FILTER (WHERE e.object_id <> d.first_id AND e.currency = d.currency)
                    AS extra
-        FROM live AS e
+        FROM suspects AS e
         JOIN refs AS d ON d.reference = e.reference AND d.entries > 1
         GROUP BY e.reference
     ) AS d ON d.reference = r.reference
@@ -123,19 +154,25 @@ duplicated AS (
 unreferenced AS (
     SELECT * FROM live WHERE named IS NULL AND date IS NOT NULL
 ),
+-- Each unreferenced entry with its matches, both sides kept, so clustering needs no rescan.
 pairs AS (
-    SELECT u.object_id AS a, e.object_id AS b
+    SELECT u.ledger_id, u.currency, u.total, u.object_id AS a, u.date AS a_date,
+           u.named AS a_named, e.object_id AS b, e.date AS b_date, e.named AS b_named
     FROM unreferenced AS u
     JOIN live AS e
       ON e.ledger_id = u.ledger_id AND e.currency = u.currency AND e.total = u.total
      AND e.object_id <> u.object_id AND e.date BETWEEN u.date - 3 AND u.date + 3
 ),
 involved AS (
-    SELECT e.*,
-           CASE WHEN e.date - lag(e.date) OVER w > 3 THEN 1 ELSE 0 END AS breaks
-    FROM live AS e
-    WHERE e.object_id IN (SELECT a FROM pairs UNION SELECT b FROM pairs)
-    WINDOW w AS (PARTITION BY e.ledger_id, e.currency, e.total ORDER BY e.date, e.object_id)
+    SELECT *,
+           CASE WHEN date - lag(date) OVER w > 3 THEN 1 ELSE 0 END AS breaks
+    FROM (
+        SELECT ledger_id, currency, total, a AS object_id, a_date AS date, a_named AS named
+        FROM pairs
+        UNION
+        SELECT ledger_id, currency, total, b, b_date, b_named FROM pairs
+    )
+    WINDOW w AS (PARTITION BY ledger_id, currency, total ORDER BY date, object_id)
 ),
 clusters AS (
     SELECT *, sum(breaks) OVER (

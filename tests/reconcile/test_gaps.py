@@ -360,6 +360,41 @@ def test_two_live_entries_with_one_reference_are_a_duplicate_posting() -> None:
     assert of_kind(gaps_of(store, T0 + 15 * DAY), "amount_mismatch") == []
 
 
+def test_a_settlement_booked_across_two_ledger_connections_is_judged_on_both_together() -> None:
+    store = make_store()
+    store.add_connection(channel("xero-2", "Xero 2", "xero", kind="ledger"), ["ledger_entries"])
+    split, doubled, short = settle(store, [0, 14, 28], net="100.00")
+
+    def book_in(ledger: str, *entries: LedgerEntry) -> None:
+        mine = [replace_ledger(e, ledger) for e in entries]
+        store.save_ledger_entries(ledger, "ledger_entries", mine, cursor=None)
+
+    book_in(
+        "xero-1",
+        entry("a1", settlement_reference(split, 1, 2), "60.00", 1),
+        entry("b1", settlement_reference(doubled), "100.00", 15),
+        entry("c1", settlement_reference(short, 1, 2), "50.00", 29),
+    )
+    book_in("xero-2", entry("a2", settlement_reference(split, 2, 2), "40.00", 1),
+            entry("b2", settlement_reference(doubled), "100.00", 16),
+            entry("c2", settlement_reference(short, 1, 2), "50.00", 29))  # fmt: skip
+
+    found = gaps_of(store, T0 + 50 * DAY)
+
+    assert [g["settlement_id"] for g in of_kind(found, "amount_mismatch")] == [short]
+    assert of_kind(found, "amount_mismatch")[0]["estimate"] == usd("50.00")
+    duplicates = of_kind(found, "duplicate_posting")
+    assert [(g["settlement_id"], g["estimate"]) for g in duplicates] == [
+        (doubled, usd("100.00")),
+        (short, usd("50.00")),
+    ]
+    assert of_kind(found, "unposted") == []
+
+
+def replace_ledger(item: LedgerEntry, ledger: str) -> LedgerEntry:
+    return item.model_copy(update={"connection_id": ledger})
+
+
 def test_unreferenced_entries_matching_another_within_3_days_form_one_cluster() -> None:
     store = make_store()
     (sid,) = settle(store, [0], net="75.00")

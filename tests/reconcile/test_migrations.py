@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,13 @@ SAMPLE_ROWS: dict[int, dict[str, str]] = {
             "INSERT INTO ledger_entries VALUES ('xero-1', 'inv-3', 'ACCREC', "
             "'RW stl_0123456789abcdef0123', 'INV-3', 'GBP', 89.5, 'AUTHORISED', '2024-01-17', "
             "'2024-01-18 00:00+00', 'stl_0123456789abcdef0123')"
+        ),
+    },
+    4: {
+        "ledger_summary": (
+            "INSERT INTO ledger_summary VALUES ('xero-1', 'stl_0123456789abcdef0123', 2, 1, "
+            "89.5, 'GBP', 'GBP', 'GBP', [{'object_id': 'inv-3', 'reference': 'RW "
+            "stl_0123456789abcdef0123', 'signed': 89.5, 'currency': 'GBP', 'date': '2024-01-17'}])"
         ),
     },
 }
@@ -198,4 +206,42 @@ def test_version_3_names_the_settlement_of_every_stored_workbench_reference(
     stored = con.sql("SELECT reference, settlement_id FROM ledger_entries ORDER BY object_id")
     assert stored.fetchall() == [(ref, settlement_of(ref)) for ref in references]
     assert [row[1] for row in stored.fetchall()][:2] == ["stl_0123456789abcdef0123"] * 2
+    con.close()
+
+
+def test_version_4_summarises_the_live_entries_already_stored_per_ledger_and_settlement(
+    tmp_path: Path,
+) -> None:
+    con = connect(tmp_path / "v3.duckdb")
+    migrate(con, target=3)
+    stl, other = "stl_0123456789abcdef0123", "stl_fedcba9876543210fedc"
+    entries = [  # object id, type, reference, currency, total, status, ledger
+        ("inv-1", "ACCREC", f"RW {stl} 1/2", "GBP", "60", "PAID", "xero-1"),
+        ("inv-2", "ACCREC", f"RW {stl} 2/2", "GBP", "29.5", "AUTHORISED", "xero-1"),
+        ("inv-3", "ACCREC", f"RW {stl} 2/2", "EUR", "29.5", "AUTHORISED", "xero-1"),
+        ("inv-4", "ACCPAY", f"RW {stl}", "GBP", "5", "VOIDED", "xero-1"),
+        ("inv-5", "ACCPAY", f"RW {other}", "GBP", "7.25", "PAID", "xero-1"),
+        ("inv-6", "ACCREC", f"RW {other}", "GBP", "1", "DELETED", "xero-2"),
+        ("inv-7", "ACCREC", "AMZ-S1", "GBP", "3", "PAID", "xero-1"),
+    ]
+    for object_id, kind, reference, currency, total, status, ledger in entries:
+        con.execute(
+            "INSERT INTO ledger_entries VALUES ($ledger, $id, $kind, $reference, NULL, "
+            "$currency, $total, $status, NULL, NULL, $named)",
+            {"ledger": ledger, "id": object_id, "kind": kind, "reference": reference,
+             "currency": currency, "total": total, "status": status,
+             "named": settlement_of(reference)},
+        )  # fmt: skip
+    migrate(con)
+    summary = con.sql("SELECT * FROM ledger_summary ORDER BY ALL").fetchall()
+    assert summary == [
+        ("xero-1", stl, 3, 2, Decimal("89.5"), "GBP", "GBP", "EUR, GBP", [
+            {"object_id": object_id, "reference": f"RW {stl} {part}", "signed": Decimal(total),
+             "currency": currency, "date": None}
+            for object_id, part, total, currency in (
+                ("inv-1", "1/2", "60", "GBP"), ("inv-2", "2/2", "29.5", "GBP"),
+                ("inv-3", "2/2", "29.5", "EUR"))
+        ]),
+        ("xero-1", other, 1, 1, Decimal("-7.25"), "GBP", "GBP", "GBP", None),
+    ]  # fmt: skip
     con.close()
