@@ -35,6 +35,8 @@ run: venv
 
 bench: venv
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/gaps_bench.py
+	$(BIN)/python bench/import_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
