@@ -370,18 +370,6 @@ class XeroLedger(ProviderClient):
 
     def _entry(self, invoice: XeroInvoice) -> LedgerEntry:
         return ledger_entry(self.connection_id, invoice)
-        return LedgerEntry(
-            connection_id=self.connection_id,
-            object_id=invoice.invoice_id,
-            object_type=invoice.type,
-            reference=invoice.reference or invoice.invoice_number or "",
-            number=invoice.invoice_number,
-            currency=invoice.currency_code,
-            total=invoice.total,
-            status=invoice.status,
-            date=invoice.date,
-            updated_at=invoice.updated_at,
-        )
 
 
 _T = TypeVar("_T")
