@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -28,8 +27,6 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gaps_baseline  # beside this script (bench/ is not a package)
 from gaps_data import AS_OF, MB, Dataset, dataset_path, describe, generate
+from machine import machine, proc_field
 
 from reconcile import sql
 from reconcile.database import connect
@@ -84,7 +82,7 @@ def _peak_rss_mb() -> float:
     Linux's VmHWM, not ru_maxrss: a child inherits its parent's ru_maxrss across fork and
     exec, so a child of a parent that generated the data would report the parent's peak.
     """
-    status = _proc_field("/proc/self/status", "VmHWM")
+    status = proc_field("/proc/self/status", "VmHWM")
     if status:
         return int(status.split()[0]) / 1024  # kB
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, else KiB
@@ -246,41 +244,6 @@ def schedule(fast_runs: int, slow_runs: int) -> list[str]:
 # -- the report (parent process) --------------------------------------------------------------
 
 
-def machine() -> dict[str, str]:
-    """What the figures were measured on, and when."""
-    memory = int((_proc_field("/proc/meminfo", "MemTotal") or "0").split()[0]) / MB
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": _proc_field("/proc/cpuinfo", "model name") or platform.machine(),
-        "cores": str(os.cpu_count()),
-        "memory": f"{memory:.1f} GiB",
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
-        "polars": pl.__version__,
-        "pandas": metadata.version("pandas"),
-        "commit": _commit(),
-    }
-
-
-def _proc_field(path: str, name: str) -> str:
-    source = Path(path)
-    lines = source.read_text().splitlines() if source.exists() else []
-    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(name)), "")
-
-
-def _commit() -> str:
-    """The checked-out commit, marked when the working tree has changes (read-only git)."""
-    git = ["git", "-C", str(Path(__file__).resolve().parent.parent)]
-    try:
-        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True)
-        dirty = subprocess.run([*git, "status", "--porcelain"], capture_output=True)
-    except OSError:
-        return "unknown"
-    mark = " with uncommitted changes" if dirty.stdout.strip() else ""
-    return head.stdout.decode().strip() + mark if head.returncode == 0 else "unknown"
-
-
 FIELDS = ("wall_seconds", "cpu_seconds", "peak_rss_mb", "setup_rss_mb", "gaps", "load")
 
 
@@ -419,7 +382,7 @@ def report(
 ) -> dict[str, Any]:
     """Print the setting, the runs and the verdicts; return everything as one JSON object."""
     facts = {
-        **machine(),
+        **machine("duckdb", "polars", "pandas"),
         "data set": f"{data.connections:,} channel connections, {data.settlements:,} "
         f"settlements, {data.lines:,} settlement lines, {data.events:,} connection events, "
         f"{data.ledger_entries:,} ledger entries, {data.postings:,} postings "

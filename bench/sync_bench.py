@@ -23,7 +23,6 @@ import argparse
 import cProfile
 import json
 import os
-import platform
 import pstats
 import resource
 import shutil
@@ -41,6 +40,10 @@ from typing import Any
 
 import duckdb
 import httpx2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from machine import machine  # beside this script (bench/ is not a package)
 
 from connectors import amazon
 from connectors.clock import SimulatedClock
@@ -449,41 +452,6 @@ def table(columns: Sequence[Column], runs: Sequence[Run]) -> list[str]:
     return [*rows, "| **median** | " + " | ".join(medians) + " |"]
 
 
-def machine() -> dict[str, str]:
-    """What the figures were measured on, and when."""
-    memory = int((_proc_field("/proc/meminfo", "MemTotal") or "0").split()[0]) / MB
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": _proc_field("/proc/cpuinfo", "model name") or platform.machine(),
-        "cores": str(os.cpu_count()),
-        "memory": f"{memory:.1f} GiB",
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
-        "commit": _commit(),
-    }
-
-
-def _proc_field(path: str, name: str) -> str:
-    """The value of the first `name: value` line of a /proc file ("" when there is none)."""
-    source = Path(path)
-    lines = source.read_text().splitlines() if source.exists() else []
-    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(name)), "")
-
-
-def _commit() -> str:
-    """The checked-out commit, marked when the working tree has changes (read-only git)."""
-    root = Path(__file__).resolve().parent.parent
-    git = ["git", "-C", str(root)]
-    try:
-        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True)
-        dirty = subprocess.run([*git, "status", "--porcelain"], capture_output=True)
-    except OSError:
-        return "unknown"
-    mark = " with uncommitted changes" if dirty.stdout.strip() else ""
-    return head.stdout.decode().strip() + mark if head.returncode == 0 else "unknown"
-
-
 def verdicts(runs: Sequence[Run]) -> list[tuple[str, bool]]:
     """Each target with whether the median of the runs meets it."""
     rate = statistics.median(run.full.lines_per_second for run in runs)
@@ -503,7 +471,7 @@ def report(runs: Sequence[Run], args: argparse.Namespace, load: tuple[float, flo
     """
     full, naive = runs[0].full, runs[0].naive
     facts = {
-        **machine(),
+        **machine("duckdb"),
         "load average (1 min) before / after": f"{load[0]:.2f} / {load[1]:.2f}",
         "size": f"{full.groups:,} groups x {full.lines_per_group} lines, "
         f"one every {args.cadence / 60:.1f} min",
