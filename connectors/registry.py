@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from connectors import amazon, xero
+from connectors import amazon, amazon_consent, xero
 from connectors.errors import ConfigError
 from connectors.oauth import AuthMethod
+from connectors.oauth_flow import ConsentStyle
 from reconcile.models import Connection, LedgerEntry, SettlementBatch
 
 
@@ -50,6 +51,9 @@ class Provider:
     # run with a connected client before a connection is stored or reconnected; returns it
     # ready to use (Xero: bound to its organisation)
     onboard: Callable[[Any, Connection], Connection] | None
+    # the interactive consent (`connectors.authorize`), None when the provider has none;
+    # `authorize_url` is its default URL, `consent.regional_urls` a region's own
+    consent: ConsentStyle | None = None
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -59,7 +63,7 @@ PROVIDERS: dict[str, Provider] = {
         kind="channel",
         feeds=amazon.FEEDS,
         token_url=amazon.LWA_TOKEN_URL,
-        authorize_url=None,
+        authorize_url=amazon_consent.CONSENT_URL,  # NA; EU and FE by the config's region
         auth_method="client_secret_post",
         rotates_refresh_token=False,
         connect=amazon.connect,
@@ -69,6 +73,7 @@ PROVIDERS: dict[str, Provider] = {
         grant_lifetime=timedelta(days=365),
         latency=amazon.REQUEST_DELAY,  # StartedBefore must be two minutes in the past
         onboard=None,
+        consent=amazon_consent.STYLE,
     ),
     "xero": Provider(
         name="xero",
@@ -86,6 +91,7 @@ PROVIDERS: dict[str, Provider] = {
         grant_lifetime=None,
         latency=timedelta(0),
         onboard=xero.onboard,
+        consent=ConsentStyle(scope=" ".join(xero.SCOPES)),
     ),
 }
 

@@ -14,7 +14,7 @@ import threading
 import uuid
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,7 +23,15 @@ import httpx2
 
 from connectors.clock import Clock, SimulatedClock
 from connectors.ratelimit import Rate, TokenBucket
-from connectors.sandbox.amazon_history import History, SellerSpec
+from connectors.sandbox.amazon_auth import (
+    APP_NAME,
+    APPLICATION_ID,
+    CONSENT_PATH,
+    consent_dialect,
+    lwa_server,
+)
+from connectors.sandbox.amazon_controls import actions
+from connectors.sandbox.amazon_history import Event, History, SellerSpec
 from connectors.sandbox.amazon_report import settlement_report
 from connectors.sandbox.amazon_wire import (
     Rejected,
@@ -35,7 +43,7 @@ from connectors.sandbox.amazon_wire import (
     query_date,
 )
 from connectors.sandbox.faults import FaultPlan, fault_response
-from connectors.sandbox.grants import AccessDenied, GrantServer
+from connectors.sandbox.grants import AccessDenied
 
 __all__ = ["AmazonSandbox", "SellerSpec"]
 
@@ -67,7 +75,14 @@ QUOTA = "You exceeded your quota for the requested resource."
 
 
 class AmazonSandbox:
-    """Amazon's LWA token endpoint and Finances v0 for a few deterministic sellers."""
+    """Amazon's LWA token endpoint, Seller Central consent and Finances v0 for a few sellers.
+
+    The consent page (`GET /apps/authorize/consent?application_id=...&state=...&redirect_uri=...`)
+    offers the sandbox's sellers; the chosen one becomes the grant's subject and comes back as
+    `selling_partner_id` with `spapi_oauth_code`, which the LWA token endpoint exchanges (for
+    5 minutes, with the same redirect_uri). The sandbox has no registered redirect URI, so the
+    consent URL must carry one.
+    """
 
     name = "amazon"
 
@@ -80,6 +95,8 @@ class AmazonSandbox:
         enforce_rate_limits: bool = True,
         client_id: str = "amzn1.application-oa2-client.sandbox",
         client_secret: str = "sandbox-client-secret",  # noqa: S107 (the fake's own credential)
+        application_id: str = APPLICATION_ID,
+        app_name: str = APP_NAME,
     ) -> None:
         self.clock = clock
         if sellers is None:
@@ -89,20 +106,14 @@ class AmazonSandbox:
         self.seed = seed
         self.enforce_rate_limits = enforce_rate_limits
         self.client_id, self.client_secret = client_id, client_secret
-        self.grants = GrantServer(
-            clock,
-            clients={client_id: client_secret},
-            access_ttl=timedelta(hours=1),
-            rotate_refresh=False,
-            client_auth="post",
-            access_prefix="Atza|",
-            refresh_prefix="Atzr|",
-        )
-        self.grants.consent_subject = next(iter(self._histories), DEFAULT_SELLER)
+        self.application_id = application_id
+        self.grants = lwa_server(clock, client_id, client_secret, app_name, list(sellers))
+        self.consent_dialect = consent_dialect(application_id, client_id)
         self._faults = FaultPlan()
         self._lock = threading.RLock()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._hidden: dict[str, set[int]] = {name: set() for name in self._histories}
+        self._withheld: dict[tuple[str, int], tuple[int, int]] = {}  # event index range
         self._calls: Counter[str] = Counter()
         self._throttled = 0
         self._requests = 0
@@ -110,12 +121,14 @@ class AmazonSandbox:
     # ---- the HTTP side ---------------------------------------------------------------------
 
     def handles(self, path: str) -> bool:
-        return path == TOKEN_PATH or path.startswith(GROUPS_PATH)
+        return path in (TOKEN_PATH, CONSENT_PATH) or path.startswith(GROUPS_PATH)
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         """Answer one request the way Amazon would."""
         if request.url.path == TOKEN_PATH:
             return self.grants.token(request)
+        if request.url.path == CONSENT_PATH:
+            return self.grants.authorize(request, self.consent_dialect)
         with self._lock:
             self._requests += 1
             try:
@@ -223,7 +236,8 @@ class AmazonSandbox:
         after, before = self._posted_window(params, now)
         group = history.generated(index)
         first = bisect_left(group.posted, after.timestamp()) if after else 0
-        visible = group.events[first : bisect_left(group.posted, before.timestamp())]
+        cut = bisect_left(group.posted, before.timestamp())
+        visible = self._listed((seller, index), group.events, first, cut)
         if after is not None and before - after > WINDOW:
             visible = ()
         offset, token = paging(params, f"{self.seed}/{seller}", len(visible), size, repeat)
@@ -234,6 +248,14 @@ class AmazonSandbox:
         body = ",".join(f'"{name}":[{",".join(items)}]' for name, items in lists.items())
         head = f'"NextToken":"{token}",' if token else ""
         return f'{{"payload":{{{head}"FinancialEvents":{{{body}}}}}}}'
+
+    def _listed(
+        self, key: tuple[str, int], events: Sequence[Event], first: int, cut: int
+    ) -> Sequence[Event]:
+        held = self._withheld.get(key)
+        if held is None:
+            return events[first:cut]
+        return [e for i, e in enumerate(events[first:cut], first) if not held[0] <= i < held[1]]
 
     @staticmethod
     def _posted_window(
@@ -292,6 +314,34 @@ class AmazonSandbox:
             self._hidden[seller].difference_update(indices)
             return len(indices)
 
+    def withhold_events(self, seller: str, group_id: str, count: int) -> dict[str, Any]:
+        """The group's event listing leaves out its last `count` events (0: lists all again).
+
+        `OriginalTotal` in the group listing still counts them, as while Amazon is still
+        posting a group's events: the lines fetched do not add up to the settlement's total.
+        The events held back are the last `count` posted so far; returns their sum.
+        """
+        with self._lock:
+            history = self._history(seller)
+            now = self.clock.now()
+            index = history.index_of(group_id, now)
+            if index is None:
+                raise ValueError(f"seller {seller!r} has no financial event group {group_id!r}")
+            posted = history.summary(index, now - DELAY).visible
+            if not 0 <= count <= posted:
+                raise ValueError(f"count must be between 0 and {posted}, the events posted so far")
+            self._withheld[seller, index] = (posted - count, posted)
+            if count == 0:
+                del self._withheld[seller, index]
+            held = history.generated(index).events[posted - count : posted]
+            amount = Decimal(sum(event.total for event in held)).scaleb(-history.exponent)
+            lines = sum(event.lines for event in held)
+            return {"group_id": group_id, "events": count, "lines": lines, "amount": str(amount)}
+
+    def deny_consent(self, deny: bool = True) -> None:
+        """While set, a consent decision counts as declined, whichever button was pressed."""
+        self.grants.deny_consent = deny
+
     def groups(self, seller: str = DEFAULT_SELLER) -> list[dict[str, Any]]:
         """The truth about a seller's groups, as of now, for tests to compare with."""
         with self._lock:
@@ -336,37 +386,14 @@ class AmazonSandbox:
 
     def control(self, action: str, payload: dict[str, Any]) -> Any:
         """Drive a scenario by name, with JSON arguments (the loopback server's control API)."""
-        seller = str(payload.get("seller", DEFAULT_SELLER))
-        when = datetime.fromisoformat
-        actions: dict[str, Callable[[], Any]] = {
-            "issue_refresh_token": lambda: {"refresh_token": self.issue_refresh_token(seller)},
-            "issued_tokens": lambda: list(self.grants.issued),
-            "revoke": lambda: self.revoke(seller),
-            "expire_access_tokens": self.expire_access_tokens,
-            "add_fault": lambda: self.add_fault(
-                str(payload["kind"]),
-                path_prefix=str(payload.get("path_prefix", "/")),
-                times=int(payload.get("times", 1)),
-                retry_after=_seconds(payload.get("retry_after")),
-                status=int(payload.get("status", 200)),
-            ),
-            "clear_faults": self.clear_faults,
-            "hide": lambda: self.hide(seller, when(payload["start"]), when(payload["end"])),
-            "restore": lambda: self.restore(seller, when(payload["start"]), when(payload["end"])),
-            "groups": lambda: self.groups(seller),
-            "settlement_report": lambda: settlement_report(
-                self._history(seller), str(payload["group_id"]), self.clock.now(), self._lock
-            ),
-            "advance": lambda: self.advance(float(payload["seconds"])).isoformat(),
-            "set_time": lambda: self.set_time(str(payload["iso"])).isoformat(),
-            "stats": self.stats,
-        }
-        if action not in actions:
-            raise ValueError(f"unknown action {action!r}; choose one of {', '.join(actions)}")
-        result = actions[action]()
-        if action == "groups":
-            return [_jsonable(group) for group in result]
-        return result
+        table = actions(self, payload)
+        if action not in table:
+            raise ValueError(f"unknown action {action!r}; choose one of {', '.join(table)}")
+        return table[action]()
+
+    def settlement_report(self, seller: str, group_id: str) -> str:
+        """The V2 settlement report file of one group, as Seller Central would serve it."""
+        return settlement_report(self._history(seller), group_id, self.clock.now(), self._lock)
 
     def _history(self, seller: str) -> History:
         try:
@@ -380,11 +407,3 @@ class AmazonSandbox:
         if not isinstance(self.clock, SimulatedClock):
             raise ValueError("the sandbox runs on the system clock: time cannot be moved")
         return self.clock
-
-
-def _seconds(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _jsonable(group: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in group.items()}

@@ -4,27 +4,48 @@ The Amazon (Login with Amazon) and Xero sandboxes share it. It works in-process:
 a function from `httpx2.Request` to `httpx2.Response`, so it plugs into `httpx2.MockTransport`
 or a loopback HTTP server. Time comes from an injected clock, so lifetimes (access tokens,
 5-minute codes, rotation grace, idle expiry of refresh tokens) play out on a simulated clock.
+
+The authorization endpoint shows a real consent page (`consent_page`): a browser, or a test,
+GETs it and POSTs the decision. A `ConsentDialect` describes a provider whose consent URL and
+callback differ from plain OAuth 2.0 (Amazon's `application_id` and `spapi_oauth_code`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
-from urllib.parse import parse_qs, unquote, urlencode
 
 import httpx2
 
 from connectors.clock import Clock
+from connectors.sandbox.consent import (
+    OAUTH,
+    ConsentDialect,
+    Target,
+    asked,
+    check_request,
+    consent_target,
+    decided_account,
+    request_params,
+)
+from connectors.sandbox.consent_page import Consent, consent_response, error_page
+from connectors.sandbox.oauth_wire import (
+    OAuthError,
+    basic_credentials,
+    error_fields,
+    error_response,
+    form_fields,
+    json_response,
+    redirect,
+    verify_pkce,
+    with_state,
+)
 
 CODE_LIFETIME = timedelta(minutes=5)
-FORM_TYPE = "application/x-www-form-urlencoded"
 ClientAuth = Literal["post", "basic", "either"]
 DenialReason = Literal["missing", "expired", "invalid", "revoked"]
 
@@ -35,16 +56,6 @@ class AccessDenied(Exception):
     def __init__(self, reason: DenialReason) -> None:
         self.reason: DenialReason = reason
         super().__init__(f"access token {reason}")
-
-
-class _OAuthError(Exception):
-    """An RFC 6749 error response, raised inside the endpoints and turned into JSON."""
-
-    def __init__(self, error: str, description: str = "", status: int = 400) -> None:
-        self.error = error
-        self.description = description
-        self.status = status
-        super().__init__(error)
 
 
 @dataclass
@@ -78,7 +89,14 @@ class _Code:
 
 
 class GrantServer:
-    """Authorization and token endpoints with scenario controls (revoke, expire, fail)."""
+    """Authorization and token endpoints with scenario controls (revoke, expire, fail).
+
+    Consent: `consent_subject` is the account granted by default (the first choice on the page)
+    and `accounts` lists further choices. While `deny_consent` is set, every decision posted
+    from the page counts as declined, whichever button was pressed: scripted tests and the
+    browser walk can simulate a user who says no without driving the Deny button. `on_consent`
+    is told the subject of every code issued (the Xero sandbox connects its organisations).
+    """
 
     def __init__(
         self,
@@ -93,6 +111,10 @@ class GrantServer:
         scopes: str = "",
         access_prefix: str = "",
         refresh_prefix: str = "",
+        title: str = "OAuth sandbox",
+        client_names: Mapping[str, str] | None = None,
+        permissions: Sequence[str] = (),
+        account_label: str = "Account",
     ) -> None:
         self._clock = clock
         self._clients = dict(clients)
@@ -104,6 +126,10 @@ class GrantServer:
         self._scopes = scopes
         self._access_prefix = access_prefix
         self._refresh_prefix = refresh_prefix
+        self._title = title
+        self._client_names = dict(client_names or {})
+        self._permissions = tuple(permissions)
+        self._account_label = account_label
         self._lock = threading.RLock()
         self._refresh: dict[str, _RefreshToken] = {}
         self._access: dict[str, _AccessToken] = {}
@@ -113,6 +139,9 @@ class GrantServer:
         self.issued: list[str] = []  # every token ever handed out, for leak checks in tests
         self.deny_consent = False
         self.consent_subject = "seller"
+        self.accounts: list[str] = []
+        self.consent_note = ""
+        self.on_consent: Callable[[str], None] | None = None
 
     # ---- scenario controls -------------------------------------------------------------
 
@@ -157,23 +186,47 @@ class GrantServer:
                 raise AccessDenied("expired")
             return access.grant.subject
 
+    def choices(self) -> list[str]:
+        """The accounts a consent can grant, `consent_subject` (the default) first."""
+        return [self.consent_subject, *(a for a in self.accounts if a != self.consent_subject)]
+
     # ---- endpoints -----------------------------------------------------------------------
 
-    def authorize(self, request: httpx2.Request) -> httpx2.Response:
-        """GET authorization endpoint: auto-consent, then 302 back to the client with a code."""
-        params = dict(request.url.params.items())
-        client_id = params.get("client_id", "")
-        redirect_uri = params.get("redirect_uri", "")
-        if client_id not in self._clients:
-            return _error_page(f"unknown client_id {client_id!r}")
-        if not redirect_uri.startswith(("http://", "https://")):
-            return _error_page("redirect_uri is missing or not an http(s) URL")
-        state = params.get("state")
+    def authorize(
+        self, request: httpx2.Request, dialect: ConsentDialect = OAUTH
+    ) -> httpx2.Response:
+        """The authorization endpoint: GET shows the consent page, POST carries the decision.
+
+        GET checks the request and renders the page: who asks, for which scopes, and the
+        account to grant (radio buttons when there are several). The page's form POSTs the
+        original parameters back with `decision=allow|deny` and `account`: allow issues a code
+        for that account and 302s to `redirect_uri` with the code and `state`; deny sends
+        `error=access_denied`. An unknown client or a bad `redirect_uri` gets an error page,
+        never a redirect.
+        """
+        if request.method not in ("GET", "POST"):
+            return error_page(self._title, f"{request.method} is not allowed: use GET", 405)
+        params = request_params(request)
+        if isinstance(params, str):
+            return error_page(self._title, params)
+        target = consent_target(params, dialect, self._clients)
+        if isinstance(target, str):
+            return error_page(self._title, target)
+        original = asked(params)
         try:
-            code = self._authorization_code(params)
-        except _OAuthError as error:
-            return _redirect(redirect_uri, _with_state(_error_fields(error), state))
-        return _redirect(redirect_uri, _with_state({"code": code}, state))
+            check_request(original, dialect)
+            scope = self._granted_scope(original.get("scope"))
+            if request.method == "GET":
+                return consent_response(self._consent(request, original, dialect, target, scope))
+            subject = decided_account(params, self.choices(), self.deny_consent)
+            code = self._new_code(subject, target, original.get("code_challenge"), scope)
+        except OAuthError as error:
+            fields = with_state(error_fields(error), params.get("state"))
+            return redirect(target.redirect_uri, fields)
+        fields = with_state({dialect.code_param: code}, params.get("state"))
+        if dialect.account_param:
+            fields[dialect.account_param] = subject
+        return redirect(target.redirect_uri, fields)
 
     def token(self, request: httpx2.Request) -> httpx2.Response:
         """POST token endpoint: `authorization_code` and `refresh_token` grants."""
@@ -182,70 +235,87 @@ class GrantServer:
                 if self._failures:
                     status = self._failures.pop(0)
                     return httpx2.Response(status, json={"error": "server_error"})
-                form = _form(request)
+                form = form_fields(request)
                 client_id = self._authenticate(request, form)
-                return _json(200, self._grant_tokens(form, client_id))
-        except _OAuthError as error:
-            return _error_response(error, request)
+                return json_response(200, self._grant_tokens(form, client_id))
+        except OAuthError as error:
+            return error_response(error, request)
 
     def revoke(self, request: httpx2.Request) -> httpx2.Response:
         """POST revocation endpoint: `token=<refresh or access token>` kills its whole grant."""
         try:
             with self._lock:
-                form = _form(request)
+                form = form_fields(request)
                 self._authenticate(request, form)
                 token = form.get("token")
                 if not token:
-                    raise _OAuthError("invalid_request", "token is required")
+                    raise OAuthError("invalid_request", "token is required")
                 found = self._refresh.get(token) or self._access.get(token)
                 if found is not None:
                     found.grant.revoked = True
                 return httpx2.Response(200)
-        except _OAuthError as error:
-            return _error_response(error, request)
+        except OAuthError as error:
+            return error_response(error, request)
 
-    # ---- internals -----------------------------------------------------------------------
+    # ---- consent -------------------------------------------------------------------------
 
-    def _authorization_code(self, params: Mapping[str, str]) -> str:
-        if params.get("response_type") != "code":
-            raise _OAuthError("unsupported_response_type", "only response_type=code is supported")
-        if self.deny_consent:
-            raise _OAuthError("access_denied", "the resource owner declined consent")
-        challenge = params.get("code_challenge")
-        if challenge is not None and params.get("code_challenge_method") != "S256":
-            raise _OAuthError("invalid_request", "code_challenge_method must be S256")
-        scope = self._granted_scope(params.get("scope"))
+    def _consent(
+        self,
+        request: httpx2.Request,
+        params: Mapping[str, str],
+        dialect: ConsentDialect,
+        target: Target,
+        scope: str,
+    ) -> Consent:
+        return Consent(
+            action=request.url.path,
+            provider=self._title,
+            app=self._client_names.get(target.client_id, target.public_id),
+            client_label=dialect.client_label,
+            client_id=target.public_id,
+            permissions=scope.split() or self._permissions or ("Access your account's data",),
+            account_label=self._account_label,
+            accounts=self.choices(),
+            note=self.consent_note,
+            hidden=params,
+        )
+
+    def _new_code(self, subject: str, target: Target, challenge: str | None, scope: str) -> str:
         with self._lock:
-            grant = _Grant(self.consent_subject, params["client_id"], scope)
+            grant = _Grant(subject, target.client_id, scope)
             code = secrets.token_urlsafe(24)
             expires_at = self._clock.now() + CODE_LIFETIME
-            self._codes[code] = _Code(grant, params["redirect_uri"], challenge, expires_at)
-            return code
+            self._codes[code] = _Code(grant, target.redirect_uri, challenge, expires_at)
+        if self.on_consent is not None:
+            self.on_consent(subject)
+        return code
+
+    # ---- tokens --------------------------------------------------------------------------
 
     def _granted_scope(self, requested: str | None) -> str:
         if requested is None:
             return self._scopes
         allowed = set(self._scopes.split())
         if allowed and not set(requested.split()) <= allowed:
-            raise _OAuthError("invalid_scope", "a requested scope is not offered")
+            raise OAuthError("invalid_scope", "a requested scope is not offered")
         return requested
 
     def _authenticate(self, request: httpx2.Request, form: Mapping[str, str]) -> str:
-        basic = _basic_credentials(request)
+        basic = basic_credentials(request)
         posted = "client_secret" in form
         if basic is not None and posted:
-            raise _OAuthError("invalid_request", "use one client authentication method, not two")
+            raise OAuthError("invalid_request", "use one client authentication method, not two")
         if basic is not None and self._client_auth == "post":
-            raise _OAuthError("invalid_client", "use client_secret_post", 401)
+            raise OAuthError("invalid_client", "use client_secret_post", 401)
         if posted and self._client_auth == "basic":
-            raise _OAuthError("invalid_client", "use client_secret_basic", 401)
+            raise OAuthError("invalid_client", "use client_secret_basic", 401)
         if basic is not None:
             client_id, secret = basic
         else:
             client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         expected = self._clients.get(client_id)
         if expected is None or not secrets.compare_digest(expected, secret):
-            raise _OAuthError("invalid_client", "client authentication failed", 401)
+            raise OAuthError("invalid_client", "client authentication failed", 401)
         return client_id
 
     def _grant_tokens(self, form: Mapping[str, str], client_id: str) -> dict[str, object]:
@@ -256,40 +326,40 @@ class GrantServer:
             grant, refresh = self._redeem_refresh(form, client_id)
             self.refresh_grants += 1
         elif grant_type is None:
-            raise _OAuthError("invalid_request", "grant_type is required")
+            raise OAuthError("invalid_request", "grant_type is required")
         else:
-            raise _OAuthError("unsupported_grant_type", f"grant_type {grant_type} is unsupported")
+            raise OAuthError("unsupported_grant_type", f"grant_type {grant_type} is unsupported")
         return self._token_body(grant, refresh)
 
     def _redeem_code(self, form: Mapping[str, str], client_id: str) -> tuple[_Grant, str]:
         code = self._codes.get(form.get("code", ""))
         if code is None or code.grant.client_id != client_id:
-            raise _OAuthError("invalid_grant", "the authorization code is invalid")
+            raise OAuthError("invalid_grant", "the authorization code is invalid")
         if code.used:
             code.grant.revoked = True  # RFC 6749 4.1.2: a replayed code revokes what it issued
-            raise _OAuthError("invalid_grant", "the authorization code was already used")
+            raise OAuthError("invalid_grant", "the authorization code was already used")
         code.used = True
         if self._clock.now() >= code.expires_at:
-            raise _OAuthError("invalid_grant", "the authorization code expired")
+            raise OAuthError("invalid_grant", "the authorization code expired")
         if form.get("redirect_uri") != code.redirect_uri:
-            raise _OAuthError("invalid_grant", "redirect_uri does not match the authorization")
-        _verify_pkce(code.challenge, form.get("code_verifier"))
+            raise OAuthError("invalid_grant", "redirect_uri does not match the authorization")
+        verify_pkce(code.challenge, form.get("code_verifier"))
         return code.grant, self._new_refresh(code.grant)
 
     def _redeem_refresh(self, form: Mapping[str, str], client_id: str) -> tuple[_Grant, str]:
         value = form.get("refresh_token")
         if not value:
-            raise _OAuthError("invalid_request", "refresh_token is required")
+            raise OAuthError("invalid_request", "refresh_token is required")
         record = self._refresh.get(value)
         now = self._clock.now()
         if record is None or record.grant.client_id not in (None, client_id):
-            raise _OAuthError("invalid_grant", "the refresh token is invalid")
+            raise OAuthError("invalid_grant", "the refresh token is invalid")
         if record.grant.revoked:
-            raise _OAuthError("invalid_grant", "the refresh token was revoked")
+            raise OAuthError("invalid_grant", "the refresh token was revoked")
         if self._idle_ttl is not None and now - record.last_used >= self._idle_ttl:
-            raise _OAuthError("invalid_grant", "the refresh token expired unused")
+            raise OAuthError("invalid_grant", "the refresh token expired unused")
         if record.superseded_at is not None and now >= record.superseded_at + self._grace:
-            raise _OAuthError("invalid_grant", "the refresh token was already used")
+            raise OAuthError("invalid_grant", "the refresh token was already used")
         self._check_scope(form.get("scope"), record.grant)
         if not self._rotate:
             record.last_used = now
@@ -301,7 +371,7 @@ class GrantServer:
     @staticmethod
     def _check_scope(requested: str | None, grant: _Grant) -> None:
         if requested and not set(requested.split()) <= set(grant.scope.split()):
-            raise _OAuthError("invalid_scope", "a refresh cannot widen the granted scope")
+            raise OAuthError("invalid_scope", "a refresh cannot widen the granted scope")
 
     def _token_body(self, grant: _Grant, refresh: str) -> dict[str, object]:
         access = self._access_prefix + secrets.token_urlsafe(32)
@@ -328,82 +398,3 @@ class GrantServer:
         found += [access.grant for access in self._access.values()]
         found += [code.grant for code in self._codes.values()]
         return found
-
-
-def _verify_pkce(challenge: str | None, verifier: str | None) -> None:
-    if challenge is None:
-        if verifier is not None:
-            raise _OAuthError("invalid_grant", "code_verifier sent but no code_challenge was")
-        return
-    if not verifier:
-        raise _OAuthError("invalid_grant", "code_verifier is required")
-    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
-    computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    if not secrets.compare_digest(computed, challenge):
-        raise _OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
-
-
-def _form(request: httpx2.Request) -> dict[str, str]:
-    if request.method != "POST":
-        raise _OAuthError("invalid_request", "use POST")
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != FORM_TYPE:
-        raise _OAuthError("invalid_request", f"the body must be {FORM_TYPE}")
-    try:
-        parsed = parse_qs(request.read().decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError as error:
-        raise _OAuthError("invalid_request", "the body is not UTF-8") from error
-    if any(len(values) > 1 for values in parsed.values()):
-        raise _OAuthError("invalid_request", "a parameter was sent more than once")
-    return {key: values[0] for key, values in parsed.items()}
-
-
-def _basic_credentials(request: httpx2.Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as error:
-        raise _OAuthError("invalid_client", "malformed Basic credentials", 401) from error
-    client_id, sep, secret = decoded.partition(":")
-    if not sep:
-        raise _OAuthError("invalid_client", "malformed Basic credentials", 401)
-    return unquote(client_id), unquote(secret)
-
-
-def _json(status: int, body: Mapping[str, object]) -> httpx2.Response:
-    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-    return httpx2.Response(status, json=dict(body), headers=headers)
-
-
-def _error_fields(error: _OAuthError) -> dict[str, str]:
-    fields = {"error": error.error}
-    if error.description:
-        fields["error_description"] = error.description
-    return fields
-
-
-def _error_response(error: _OAuthError, request: httpx2.Request) -> httpx2.Response:
-    response = _json(error.status, _error_fields(error))
-    if error.status == 401 and _has_basic(request):
-        response.headers["WWW-Authenticate"] = 'Basic realm="sandbox"'
-    return response
-
-
-def _has_basic(request: httpx2.Request) -> bool:
-    return request.headers.get("authorization", "").lower().startswith("basic ")
-
-
-def _with_state(fields: dict[str, str], state: str | None) -> dict[str, str]:
-    return {**fields, "state": state} if state is not None else fields
-
-
-def _redirect(redirect_uri: str, fields: Mapping[str, str]) -> httpx2.Response:
-    separator = "&" if "?" in redirect_uri else "?"
-    return httpx2.Response(302, headers={"Location": redirect_uri + separator + urlencode(fields)})
-
-
-def _error_page(message: str) -> httpx2.Response:
-    return httpx2.Response(400, json={"error": "invalid_request", "error_description": message})

@@ -45,6 +45,7 @@ from connectors.sandbox.xero_store import Books
 
 CLIENT_ID = "sandbox-xero-client"
 CLIENT_SECRET = "sandbox-xero-secret"
+APP_NAME = "Reconciliation Workbench"  # the name the sandbox app is registered under
 DEFAULT_TENANTS = ("Demo Company (UK)",)
 ACCOUNTING = "/api.xro/2.0/"
 AUTHORIZE_PATH = "/identity/connect/authorize"
@@ -84,6 +85,7 @@ class XeroSandbox:
         client_secret: str = CLIENT_SECRET,
         tenants: Sequence[str] = DEFAULT_TENANTS,
         base_currency: str = "GBP",
+        app_name: str = APP_NAME,
     ) -> None:
         self.clock = clock
         self.client_id, self.client_secret = client_id, client_secret
@@ -96,6 +98,9 @@ class XeroSandbox:
             refresh_idle_ttl=timedelta(days=60),
             client_auth="basic",
             scopes=OFFERED_SCOPES,
+            title="Xero (sandbox)",
+            client_names={client_id: app_name},
+            account_label="Xero user",
         )
         self.books = {tenant_id_for(n): Books(clock.now, base_currency) for n in tenants}
         self.tenant_names = {tenant_id_for(n): n for n in tenants}
@@ -104,6 +109,8 @@ class XeroSandbox:
         self.idempotency = IdempotencyCache(clock, idempotency_ttl)
         self.counters: Counter[str] = Counter()
         self.connections = Connections(clock, self.tenant_names)
+        self.grants.on_consent = self.connections.connect
+        self.grants.consent_note = "Organisations it connects: " + ", ".join(tenants)
         self._lock = threading.RLock()
         self._gate = threading.Event()
         self._gate.set()
@@ -128,7 +135,7 @@ class XeroSandbox:
         """Answer one request as Xero would."""
         path = request.url.path
         if path == AUTHORIZE_PATH:
-            return self._authorize(request)
+            return self.grants.authorize(request)
         if path == TOKEN_PATH:
             return self.grants.token(request)
         if path == REVOCATION_PATH:
@@ -181,6 +188,7 @@ class XeroSandbox:
                 int(p["pid"]), str(p["method"]), str(p["path"]), int(p.get("nth", 1))
             ),
             "reset_books": lambda p: self.reset_books(),
+            "deny_consent": lambda p: self.deny_consent(bool(p.get("deny", True))),
         }
         if action not in controls:
             raise ValueError(f"unknown control {action!r}; choose one of {', '.join(controls)}")
@@ -219,6 +227,10 @@ class XeroSandbox:
     def disconnect_tenant(self, tenant_id: str) -> None:
         """The user disconnected the app from this organisation in Xero."""
         self.connections.drop(tenant_id=tenant_id)
+
+    def deny_consent(self, deny: bool = True) -> None:
+        """While set, a consent decision counts as declined, whichever button was pressed."""
+        self.grants.deny_consent = deny
 
     def lose_responses(self, times: int = 1) -> None:
         """Process the next `times` accounting calls, then answer 504 (the answer is lost)."""
@@ -288,12 +300,6 @@ class XeroSandbox:
             ]
 
     # ---- identity ------------------------------------------------------------------------
-
-    def _authorize(self, request: httpx2.Request) -> httpx2.Response:
-        response = self.grants.authorize(request)
-        if response.status_code == 302 and "code=" in response.headers.get("location", ""):
-            self.connections.connect(self.grants.consent_subject)
-        return response
 
     def _subject(self, request: httpx2.Request) -> str | httpx2.Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

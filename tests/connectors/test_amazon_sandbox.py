@@ -16,6 +16,7 @@ import pytest
 from connectors.clock import SimulatedClock, SystemClock
 from connectors.sandbox import transport
 from connectors.sandbox.amazon import AmazonSandbox, SellerSpec
+from connectors.sandbox.server import SandboxServer
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 HOST = "https://sellingpartnerapi-na.amazon.com"
@@ -430,3 +431,62 @@ def test_concurrent_requests_are_served_consistently() -> None:
         thread.join()
     assert sorted(statuses) == [200] * 30 + [429] * 10
     assert shared.stats()["throttled"] == 10
+
+
+def listed_events(seller: Seller, group_id: str) -> list[Decimal]:
+    path = f"{GROUPS}/{group_id}/financialEvents"
+    amounts: list[Decimal] = []
+    params: dict[str, Any] = {"MaxResultsPerPage": 100}
+    while True:
+        page = json.loads(seller.get(path, **params).content, parse_float=Decimal)["payload"]
+        amounts += currency_amounts(page["FinancialEvents"])
+        if not page.get("NextToken"):
+            return amounts
+        params = {"NextToken": page["NextToken"]}
+
+
+def test_withheld_events_leave_the_listing_but_not_the_groups_total(seller: Seller) -> None:
+    group = seller.groups()[2]
+    group_id = group["FinancialEventGroupId"]
+    total = Decimal(str(group["OriginalTotal"]["CurrencyAmount"]))
+    full = listed_events(seller, group_id)
+
+    held = seller.sandbox.withhold_events("seller", group_id, 2)
+
+    partial = listed_events(seller, group_id)
+    assert len(partial) == len(full) - held["lines"]
+    assert sum(partial) + Decimal(held["amount"]) == total
+    assert sum(partial) != total
+    assert held["events"] == 2
+    assert Decimal(str(seller.groups()[2]["OriginalTotal"]["CurrencyAmount"])) == total
+    assert sum(listed_events(seller, seller.groups()[1]["FinancialEventGroupId"])) == Decimal(
+        str(seller.groups()[1]["OriginalTotal"]["CurrencyAmount"])
+    )
+    seller.sandbox.withhold_events("seller", group_id, 0)
+    assert listed_events(seller, group_id) == full
+
+
+def test_withholding_needs_a_known_group_and_at_most_its_posted_events(seller: Seller) -> None:
+    group = seller.groups()[0]
+    with pytest.raises(ValueError, match="no financial event group 'nope'"):
+        seller.sandbox.withhold_events("seller", "nope", 1)
+    with pytest.raises(ValueError, match="count must be between 0 and"):
+        seller.sandbox.withhold_events("seller", group["FinancialEventGroupId"], 10_000)
+    with pytest.raises(ValueError, match="unknown seller"):
+        seller.sandbox.withhold_events("bob", group["FinancialEventGroupId"], 1)
+
+
+def test_withhold_events_is_a_control_action_on_the_loopback_server(seller: Seller) -> None:
+    group_id = seller.groups()[0]["FinancialEventGroupId"]
+    server = SandboxServer([seller.sandbox]).start()
+    try:
+        with httpx2.Client(base_url=server.url, trust_env=False) as http:
+            payload = {"seller": "seller", "group_id": group_id, "count": 1}
+            answer = http.post("/_sandbox/amazon/withhold_events", json=payload)
+            wrong = http.post("/_sandbox/amazon/withhold_events", json={**payload, "count": -1})
+    finally:
+        server.stop()
+    assert answer.status_code == 200
+    assert answer.json()["result"]["events"] == 1
+    assert wrong.status_code == 400
+    assert "count must be between 0" in wrong.json()["error"]

@@ -7,13 +7,14 @@ import hashlib
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlencode
 
 import httpx2
 import pytest
 
 from connectors.clock import SimulatedClock
 from connectors.sandbox.grants import AccessDenied, GrantServer
+from tests.connectors.consent import callback, consent, consent_form
 
 CLIENTS = {"app-1": "s3cret", "app-2": "other"}
 REDIRECT = "http://127.0.0.1:8501/callback"
@@ -318,15 +319,23 @@ def challenge_of(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def authorize(server: GrantServer, **params: str) -> dict[str, str]:
-    """Run the authorization endpoint and return the query of its redirect."""
+def authorize_url(**params: str) -> str:
     query = {"response_type": "code", "client_id": "app-1", "redirect_uri": REDIRECT, **params}
+    return "https://auth.test/authorize?" + urlencode(query)
+
+
+def authorize(
+    server: GrantServer, decision: str = "allow", account: str | None = None, **params: str
+) -> dict[str, str]:
+    """Go through the consent page; the query of the redirect back to the client."""
     with httpx2.Client(transport=httpx2.MockTransport(server.authorize)) as client:
-        response = client.get("https://auth.test/authorize", params=query)
-    assert response.status_code == 302
-    location = response.headers["location"]
-    assert location.startswith(REDIRECT + "?")
-    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+        return callback(consent(client, authorize_url(**params), decision, account), REDIRECT)
+
+
+def refused(server: GrantServer, **params: str) -> dict[str, str]:
+    """A request refused outright: the GET redirects back at once, with no page."""
+    with httpx2.Client(transport=httpx2.MockTransport(server.authorize)) as client:
+        return callback(client.get(authorize_url(**params)), REDIRECT)
 
 
 def exchange(server: GrantServer, code: str, **extra: str) -> httpx2.Response:
@@ -393,30 +402,157 @@ def test_code_exchange_checks_the_redirect_uri(clock: SimulatedClock) -> None:
     assert body(post(server, data, basic=True))["error"] == "invalid_grant"
 
 
-def test_declined_consent_and_bad_requests_redirect_with_an_error(clock: SimulatedClock) -> None:
+def test_bad_requests_redirect_with_an_error_before_any_page(clock: SimulatedClock) -> None:
     server = xero(clock)
-    assert authorize(server, response_type="token")["error"] == "unsupported_response_type"
-    plain = authorize(server, code_challenge="abc", code_challenge_method="plain", state="s")
+    assert refused(server, response_type="token")["error"] == "unsupported_response_type"
+    plain = refused(server, code_challenge="abc", code_challenge_method="plain", state="s")
     assert plain["error"] == "invalid_request"
     assert plain["state"] == "s"
-    assert authorize(server, scope="accounting.settings")["error"] == "invalid_scope"
+    assert refused(server, scope="accounting.settings")["error"] == "invalid_scope"
+
+
+def test_deny_redirects_with_access_denied_and_the_state(clock: SimulatedClock) -> None:
+    server = xero(clock)
+    declined = authorize(server, decision="deny", state="s1")
+    assert (declined["error"], declined["state"]) == ("access_denied", "s1")
+    assert "code" not in declined
+
+
+def test_deny_consent_turns_an_allow_into_a_denial_until_it_is_cleared(
+    clock: SimulatedClock,
+) -> None:
+    server = xero(clock)
     server.deny_consent = True
     declined = authorize(server, state="s2")
     assert (declined["error"], declined["state"]) == ("access_denied", "s2")
     assert "code" not in declined
+    assert authorize(server, state="s3")["error"] == "access_denied"
+    server.deny_consent = False
+    assert "code" in authorize(server, state="s4")
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize(
     "query",
-    [{"client_id": "nobody", "redirect_uri": REDIRECT}, {"client_id": "app-1"}],
+    [
+        {"client_id": "nobody", "redirect_uri": REDIRECT},
+        {"client_id": "app-1"},
+        {"client_id": "app-1", "redirect_uri": "javascript:alert(1)"},
+    ],
 )
-def test_authorize_refuses_unknown_clients_and_missing_redirects_without_redirecting(
-    clock: SimulatedClock, query: dict[str, str]
+def test_authorize_refuses_unknown_clients_and_bad_redirects_with_a_page_not_a_redirect(
+    clock: SimulatedClock, query: dict[str, str], method: str
+) -> None:
+    server = xero(clock)
+    fields = {"response_type": "code", "decision": "allow", **query}
+    with httpx2.Client(transport=httpx2.MockTransport(server.authorize)) as client:
+        if method == "GET":
+            response = client.get("https://auth.test/authorize", params=fields)
+        else:
+            response = client.post("https://auth.test/authorize", data=fields)
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    assert "cannot be authorised" in consent_form(response.text).text
+
+
+def test_authorize_answers_other_methods_and_unreadable_forms_with_an_error_page(
+    clock: SimulatedClock,
 ) -> None:
     server = xero(clock)
     with httpx2.Client(transport=httpx2.MockTransport(server.authorize)) as client:
-        response = client.get(
-            "https://auth.test/authorize", params={"response_type": "code", **query}
-        )
-    assert response.status_code == 400
-    assert "location" not in response.headers
+        put = client.put(authorize_url(), content=b"")
+        unreadable = client.post(authorize_url(), content=b"{}", headers={"content-type": "x/y"})
+    assert put.status_code == 405
+    assert unreadable.status_code == 400
+    assert "location" not in put.headers and "location" not in unreadable.headers
+
+
+def named_server(clock: SimulatedClock, name: str) -> GrantServer:
+    return GrantServer(
+        clock,
+        clients=CLIENTS,
+        access_ttl=timedelta(minutes=30),
+        rotate_refresh=True,
+        scopes="offline_access accounting.transactions",
+        title="Ledger (sandbox)",
+        client_names={"app-1": name},
+        account_label="Ledger user",
+    )
+
+
+def test_the_consent_page_names_the_app_scopes_and_account_and_keeps_the_request(
+    clock: SimulatedClock,
+) -> None:
+    server = named_server(clock, "Reconciliation Workbench")
+    url = authorize_url(scope="offline_access", state="st-9", code_challenge="c" * 43)
+    url += "&code_challenge_method=S256"
+    with httpx2.Client(transport=httpx2.MockTransport(server.authorize)) as client:
+        page = client.get(url)
+    form = consent_form(page.text)
+    assert "Reconciliation Workbench wants access to your Ledger (sandbox) account" in form.text
+    assert "offline_access" in form.text
+    assert "accounting.transactions" not in form.text  # only what was asked for
+    assert "Ledger user seller" in form.text
+    assert form.action == "/authorize"
+    assert form.fields["state"] == "st-9"
+    assert form.fields["code_challenge"] == "c" * 43
+    assert form.fields["account"] == "seller"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_the_consent_page_escapes_everything_it_echoes(clock: SimulatedClock) -> None:
+    evil = '"><script>alert(1)</script>'
+    server = named_server(clock, "<img src=x onerror=alert(2)>")
+    server.consent_subject = "<b>owner</b>"
+    url = authorize_url(state=evil, nonce="' onmouseover='x")
+    with httpx2.Client(transport=httpx2.MockTransport(server.authorize)) as client:
+        page = client.get(url)
+        answer = consent(client, url)
+    assert "<script>" not in page.text
+    assert "<img" not in page.text
+    assert "<b>" not in page.text
+    assert "' onmouseover" not in page.text
+    form = consent_form(page.text)
+    assert form.fields["state"] == evil  # escaped in the page, intact in the form
+    assert "<img src=x onerror=alert(2)> wants access" in form.text
+    query = callback(answer, REDIRECT)
+    assert query["state"] == evil
+    assert server.access_subject(body(exchange(server, query["code"]))["access_token"]) == (
+        "<b>owner</b>"
+    )
+
+
+def test_several_accounts_are_offered_as_a_choice_and_the_chosen_one_is_granted(
+    clock: SimulatedClock,
+) -> None:
+    server = xero(clock)
+    server.consent_subject = "acme"
+    server.accounts = ["globex", "acme", "initech"]
+    granted: list[str] = []
+    server.on_consent = granted.append
+    with httpx2.Client(transport=httpx2.MockTransport(server.authorize)) as client:
+        form = consent_form(client.get(authorize_url()).text)
+    assert form.accounts == ["acme", "globex", "initech"]
+    assert form.checked == "acme"
+    assert "account" not in form.fields
+    default = authorize(server)["code"]
+    chosen = authorize(server, account="initech")["code"]
+    subjects = [
+        server.access_subject(body(exchange(server, code))["access_token"])
+        for code in (default, chosen)
+    ]
+    assert subjects == ["acme", "initech"]
+    assert granted == ["acme", "initech"]
+
+
+def test_a_decision_for_an_account_not_offered_or_without_a_decision_is_refused(
+    clock: SimulatedClock,
+) -> None:
+    server = xero(clock)
+    intruder = authorize(server, account="someone-else", state="s")
+    assert (intruder["error"], intruder["state"]) == ("invalid_request", "s")
+    assert authorize(server, decision="maybe")["error"] == "invalid_request"
+    assert server.issued == []

@@ -44,6 +44,7 @@ from connectors.oauth_flow import (
 from connectors.sandbox.grants import GrantServer
 from connectors.secrets import EncryptedFileKeyring, MemoryKeyring, SecretStore
 from reconcile.models import ErrorClass
+from tests.connectors.consent import consent as consent_page_decision
 
 WORKER = Path(__file__).with_name("oauth_worker.py")
 CLIENT_SECRET = "client-secret-value-123"
@@ -596,9 +597,9 @@ def test_a_replace_waits_for_the_process_lock_another_process_holds(
 
 
 def consent(server: GrantServer, pending: PendingAuthorization) -> str:
-    """Follow the consent URL through the fake authorization endpoint; the redirect location."""
+    """Allow on the fake authorization endpoint's consent page; the redirect location."""
     with httpx2.Client(transport=httpx2.MockTransport(server.authorize)) as client:
-        response = client.get(pending.url)
+        response = consent_page_decision(client, pending.url)
     assert response.status_code == 302
     return response.headers["location"]
 
@@ -684,5 +685,5 @@ def test_replayed_callback_fails_as_an_invalid_grant(clock: SimulatedClock) -> N
     pending = begin_authorization("https://auth.test/authorize", "app-1", REDIRECT, "")
     location = consent(server, pending)
     complete(server, pending, location, clock)
-    with pytest.raises(AuthRevoked, match="revoked or expired"):
+    with pytest.raises(AuthorizationFailed, match=r"code was refused .*already used"):
         complete(server, pending, location, clock)

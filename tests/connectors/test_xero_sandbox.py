@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlencode
 
 import httpx2
 import pytest
@@ -19,6 +19,7 @@ import pytest
 from connectors.clock import SimulatedClock, SystemClock
 from connectors.sandbox import transport
 from connectors.sandbox.xero import CLIENT_ID, CLIENT_SECRET, XeroSandbox, tenant_id_for
+from tests.connectors.consent import callback, consent, consent_page
 
 START = datetime(2026, 5, 14, 9, 0, tzinfo=UTC)
 INVOICES = "/api.xro/2.0/Invoices"
@@ -145,20 +146,21 @@ def test_the_code_flow_with_pkce_connects_every_organisation(
     verifier = "v" * 64
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     redirect = "http://127.0.0.1:8501/callback"
-    consent = client.get(
-        "https://login.xero.com/identity/connect/authorize",
-        params={
-            "response_type": "code",
-            "client_id": CLIENT_ID,
-            "redirect_uri": redirect,
-            "scope": "openid offline_access accounting.invoices accounting.settings.read",
-            "state": "s1",
-            "code_challenge": challenge.decode(),
-            "code_challenge_method": "S256",
-        },
-    )
-    assert consent.status_code == 302
-    code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
+    query = {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": redirect,
+        "scope": "openid offline_access accounting.invoices accounting.settings.read",
+        "state": "s1",
+        "code_challenge": challenge.decode(),
+        "code_challenge_method": "S256",
+    }
+    url = "https://login.xero.com/identity/connect/authorize?" + urlencode(query)
+    page = consent_page(client, url)
+    assert "Reconciliation Workbench wants access to your Xero (sandbox) account" in page.text
+    assert "Organisations it connects: Demo Company (UK), Second Org" in page.text
+    assert sandbox.grants.issued == []  # showing the page grants nothing
+    code = callback(consent(client, url), redirect)["code"]
     tokens = client.post(
         "https://identity.xero.com/connect/token",
         data={
@@ -507,3 +509,15 @@ def test_handles_identity_and_accounting_paths_only(sandbox: XeroSandbox) -> Non
         for path in ("/connect/token", "/identity/connect/authorize", "/connections", INVOICES)
     )
     assert not sandbox.handles("/finances/v0/financialEventGroups")
+
+
+def test_deny_consent_control_declines_consents_until_cleared(
+    client: httpx2.Client, sandbox: XeroSandbox
+) -> None:
+    redirect = "http://127.0.0.1:8501/"
+    query = {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect}
+    url = "https://login.xero.com/identity/connect/authorize?" + urlencode(query)
+    sandbox.control("deny_consent", {})
+    assert callback(consent(client, url), redirect)["error"] == "access_denied"
+    sandbox.control("deny_consent", {"deny": False})
+    assert "code" in callback(consent(client, url), redirect)
