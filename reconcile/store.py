@@ -84,6 +84,25 @@ class Store:
         finally:
             con.close()
 
+    def copy_to(self, path: str | Path) -> None:
+        """Write the whole database to a new file `path` (schema, rows, sequences).
+
+        For a database built in memory (the demo is made this way, at memory speed, by the
+        same code that writes files); the target must not exist yet.
+        """
+        target = Path(path)
+        if target.exists():
+            raise StoreError(f"{target} exists already: the copy only writes a new file")
+        quoted = str(target).replace("'", "''")
+        with self.read() as con:
+            source = con.execute("SELECT current_database()").fetchone()
+            assert source is not None
+            con.execute(f"ATTACH '{quoted}' AS copy_target")
+            try:
+                con.execute(f'COPY FROM DATABASE "{source[0]}" TO copy_target')
+            finally:
+                con.execute("DETACH copy_target")
+
     def _open(self) -> duckdb.DuckDBPyConnection:
         if self._memory is not None:
             cursor = self._memory.cursor()

@@ -7,12 +7,10 @@ Secrets never come as literal arguments: only as names of environment variables,
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -178,40 +176,16 @@ def events(
     click.echo(render(records(frame, EVENT_COLUMNS), EVENT_COLUMNS, fmt))
 
 
-@cli.command("app")
-@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
-@click.option(
-    "--address",
-    default="127.0.0.1",
-    show_default=True,
-    help="Interface to listen on (the app holds client data: keep it local).",
-)
-@pass_app
-def open_app(app: AppContext, port: int, address: str) -> NoReturn:
-    """Open the workbench in the browser (Streamlit)."""
-    entry = Path(__file__).with_name("app.py")
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(entry),
-        "--server.address",
-        address,
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.headless",
-        "true",
-    ]
-    env = {**os.environ, "WORKBENCH_DB": str(app.settings.db.resolve())}
-    click.echo(f"workbench app on http://{address}:{port} (Ctrl-C stops it)")
-    raise SystemExit(subprocess.call(command, env=env))
-
-
 def _register_subcommands() -> None:
-    from workbench import cli_backfill, cli_connect, cli_gaps, cli_import, cli_post, cli_sandbox
+    from workbench import (
+        cli_backfill,
+        cli_connect,
+        cli_demo,
+        cli_gaps,
+        cli_import,
+        cli_post,
+        cli_sandbox,
+    )
 
     cli.add_command(cli_connect.connect)
     cli.add_command(cli_connect.reconnect)
@@ -222,6 +196,8 @@ def _register_subcommands() -> None:
     cli.add_command(cli_import.import_file)
     cli_post.register(cli)
     cli.add_command(cli_sandbox.sandbox)
+    cli.add_command(cli_demo.demo)
+    cli.add_command(cli_demo.open_app)
 
 
 _register_subcommands()

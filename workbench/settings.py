@@ -7,6 +7,8 @@
   encrypted file), `file` or `system`.
 - `WORKBENCH_SECRET_KEY` (unset): key of the encrypted-file keyring (else `<home>/secret.key`).
 - `WORKBENCH_BUSY_TIMEOUT` (`30`): seconds to wait for another process to release the database.
+- `WORKBENCH_DEMO_URL` (unset): set by `workbench demo` for the app it opens: the address of the
+  demo's sandboxes (the app then says it is the demo, and offers the sandboxes in its wizard).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     keyring: Literal["auto", "file", "system"] = "auto"
     busy_timeout: float = Field(default=30.0, gt=0)
+    demo_url: str | None = None
 
     def environ(self) -> dict[str, str]:
         """The environment the secrets backend reads its key from."""

@@ -1,61 +1,59 @@
-"""Overview: every connection's status and what it has delivered."""
+"""Overview: what is broken, what is missing, and what to do about it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from workbench import services
+from workbench import services, ui
+
+PAGES = Path(__file__).parent
 
 st.title("Overview")
+workspace_id = ui.require_workspace()
 
-workspace_id = st.session_state.get("workspace_id")
-if workspace_id is None:
-    st.info("No workspace yet. Create one and connect a channel from the command line:")
-    st.code(
-        'workbench workspace add "Acme Ltd" --currency GBP\n'
-        'workbench connect amazon --workspace "Acme Ltd" --name "Amazon US" '
-        "--region na --marketplace US --client-id ... --client-secret-env VAR "
-        "--refresh-token-env VAR",
-        language="bash",
-    )
-    st.caption(f"Database: {services.database_path()}")
-    st.stop()
+with ui.reported("read the workspace"):
+    status = services.connection_status(workspace_id)
+    if status.is_empty():
+        st.info(
+            "This workspace has no connections yet: add a channel and a ledger on the "
+            "Connections page (or with `workbench connect`)."
+        )
+        st.page_link(PAGES / "connections.py", label="Add a connection", icon=":material/add_link:")
+        st.stop()
+    summary = services.overview(workspace_id)
 
-status = services.connection_status(workspace_id)
-if status.is_empty():
-    st.info("This workspace has no connections yet: run `workbench connect` to add one.")
-    st.stop()
+    for broken in summary.disconnected:
+        st.warning(
+            f"**{broken['name']} is disconnected**: {broken['reason']}. Settlements stop "
+            "arriving until it is reconnected.",
+            icon=":material/link_off:",
+        )
+        ui.reconnect_action(broken["id"], broken["name"], broken["provider"], key=broken["id"])
 
-for row in status.filter(status["status"] == "disconnected").iter_rows(named=True):
-    st.warning(
-        f"**{row['name']}** is disconnected: {row['status_reason']}. "
-        f'Reconnect it with `workbench reconnect "{row["name"]}"`.'
-    )
+    figures = st.columns(5)
+    figures[0].metric("Missing settlements", summary.missing_settlements)
+    figures[1].metric("Amount at risk", summary.at_risk_text())
+    figures[2].metric("Unposted", summary.unposted)
+    figures[3].metric("On hold", summary.on_hold)
+    figures[4].metric("Duplicate postings", summary.duplicates)
 
-st.subheader("Connections")
-st.dataframe(
-    status.select("name", "provider", "status", "status_reason", "last_sync_at"),
-    hide_index=True,
-    key="connections_table",
-)
+    st.subheader("What to do next")
+    if not summary.steps:
+        st.success("Nothing to do: every expected settlement is here and posted once.")
+    for step in summary.steps:
+        st.page_link(PAGES / step.page, label=step.text, icon=":material/arrow_forward:")
 
-settlements = services.settlements(workspace_id)
-st.subheader("Settlements")
-if settlements.is_empty():
-    st.info("No settlements yet: run `workbench sync`.")
-else:
+    st.subheader("Connections")
     st.dataframe(
-        settlements.select(
-            "connection",
-            "provider_settlement_id",
-            "period_start",
-            "period_end",
-            "deposit_date",
-            "currency",
-            "net",
-            "status",
-        ),
+        status.select("name", "provider", "status", "status_reason", "last_sync_at"),
         hide_index=True,
-        key="settlements_table",
-        column_config={"deposit_date": st.column_config.DateColumn(format="YYYY-MM-DD")},
+        key="connections_table",
+        column_config={
+            "status_reason": "reason",
+            "last_sync_at": st.column_config.DatetimeColumn(
+                "last successful sync", format="YYYY-MM-DD HH:mm"
+            ),
+        },
     )
