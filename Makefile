@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lint typecheck layers unit test run bench clean
+.PHONY: venv lint typecheck layers unit notebooks test run bench clean
 
 venv: $(STAMP)
 
@@ -24,10 +24,25 @@ typecheck: venv
 layers: venv
 	$(BIN)/lint-imports
 
-unit: venv
+# Debian's chromium for the browser test (never a downloaded browser); silent when present.
+.PHONY: browser
+browser:
+	@test -x /usr/bin/chromium || { \
+		echo "installing Debian's chromium for the browser test"; \
+		SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+unit: venv browser
 	$(BIN)/pytest
 
-test: lint typecheck layers unit
+# The analyst notebooks run under nbmake against a demo database built by the real code.
+NOTEBOOK_DEMO := build/notebooks
+notebooks: venv
+	rm -rf $(NOTEBOOK_DEMO) && mkdir -p $(NOTEBOOK_DEMO)
+	WORKBENCH_HOME=$(NOTEBOOK_DEMO)/home $(BIN)/workbench demo --build-only --db $(NOTEBOOK_DEMO)/demo.duckdb
+	WORKBENCH_DB=$(CURDIR)/$(NOTEBOOK_DEMO)/demo.duckdb $(BIN)/pytest -q --nbmake --nbmake-timeout=300 notebooks
+
+test: lint typecheck layers unit notebooks
 
 run: venv
 	$(BIN)/workbench init
@@ -37,6 +52,8 @@ bench: venv
 	$(BIN)/python bench/sync_bench.py
 	$(BIN)/python bench/gaps_bench.py
 	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/app_bench.py
+	$(BIN)/python bench/notebook_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

@@ -34,6 +34,7 @@ navigation = st.navigation(
         st.Page(PAGES / "gaps.py", title="Gaps", icon=":material/report:"),
         st.Page(PAGES / "post.py", title="Post", icon=":material/send:"),
         st.Page(PAGES / "settlements.py", title="Settlements", icon=":material/receipt_long:"),
+        st.Page(PAGES / "notebook.py", title="Notebook", icon=":material/code_blocks:"),
     ]
 )
 

@@ -53,8 +53,8 @@ STORY = (
     "run every week.",
     "Month 4: Amazon UK/EU's grant was revoked three times in a week (flapping); each time it "
     "was reconnected and the missed window backfilled.",
-    "Month 7: a restored copy of the workbench posted one settlement to Xero a second time "
-    "(a duplicate posting).",
+    "Month 7: an accountant copied a settlement's invoice in Xero, reference and all (a "
+    "duplicate posting).",
     "Month 10: Amazon listed a US settlement whose events do not add up to its total: it is "
     "on hold.",
     "Five weeks ago: Amazon UK/EU's settlement feed was paused for a VAT review and never "

@@ -35,10 +35,11 @@ class Summary:
     disconnected: list[dict[str, str]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
 
-    def at_risk_text(self) -> str:
+    def at_risk_figures(self) -> list[tuple[str, str]]:
+        """One (label, amount) per currency at risk; one "none" figure when nothing is."""
         if not self.at_risk:
-            return "none"
-        return ", ".join(money(v, c) for c, v in sorted(self.at_risk.items()))
+            return [("Amount at risk", "none")]
+        return [(f"At risk ({c})", money(v, c)) for c, v in sorted(self.at_risk.items())]
 
 
 def summarize(status: pl.DataFrame, gaps: pl.DataFrame, on_hold: int) -> Summary:

@@ -127,7 +127,8 @@ def test_overview_shows_the_disconnected_channel_and_what_is_missing(
     assert any("Amazon US is disconnected" in text for text in banners), banners
     figures = {m.label: m.value for m in at.metric}
     assert int(figures["Missing settlements"]) >= 1
-    assert "USD" in figures["Amount at risk"] and "GBP" in figures["Amount at risk"]
+    assert figures["At risk (USD)"].startswith("USD ")
+    assert figures["At risk (GBP)"].startswith("GBP ")
     assert figures["On hold"] == "1"
     assert figures["Duplicate postings"] == "1"
     assert button(at, "Reconnect Amazon US")

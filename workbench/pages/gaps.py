@@ -21,6 +21,11 @@ with ui.reported("find the gaps"):
         tables.gap_table(gaps),
         hide_index=True,
         key="gap_table",
+        # long causes and details are cut (hover shows them) so that `recoverable` stays in view
+        column_config={
+            "cause": st.column_config.TextColumn(width="medium"),
+            "detail": st.column_config.TextColumn(width="medium"),
+        },
     )
 
     channel = gaps.filter(pl.col("kind").is_in(BACKFILLABLE))

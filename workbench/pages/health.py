@@ -20,7 +20,7 @@ with ui.reported("draw the health timeline"):
     first = health.first_day()
     chosen = st.date_input(
         "Date range",
-        value=(max(first, today - timedelta(days=180)), today),
+        value=(max(first, today - timedelta(days=365)), today),
         min_value=first,
         max_value=today,
         format="YYYY-MM-DD",

@@ -32,12 +32,14 @@ with ui.reported("read the workspace"):
         )
         ui.reconnect_action(broken["id"], broken["name"], broken["provider"], key=broken["id"])
 
-    figures = st.columns(5)
+    figures = st.columns(4)
     figures[0].metric("Missing settlements", summary.missing_settlements)
-    figures[1].metric("Amount at risk", summary.at_risk_text())
-    figures[2].metric("Unposted", summary.unposted)
-    figures[3].metric("On hold", summary.on_hold)
-    figures[4].metric("Duplicate postings", summary.duplicates)
+    figures[1].metric("Unposted", summary.unposted)
+    figures[2].metric("On hold", summary.on_hold)
+    figures[3].metric("Duplicate postings", summary.duplicates)
+    at_risk = summary.at_risk_figures()
+    for column, (label, amount) in zip(st.columns(max(len(at_risk), 1)), at_risk, strict=False):
+        column.metric(label, amount)
 
     st.subheader("What to do next")
     if not summary.steps:

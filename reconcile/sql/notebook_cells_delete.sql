@@ -1,0 +1,2 @@
+DELETE FROM notebook_cells
+WHERE workspace_id = $workspace_id
