@@ -77,6 +77,12 @@ SAMPLE_ROWS: dict[int, dict[str, str]] = {
             "stl_0123456789abcdef0123', 'signed': 89.5, 'currency': 'GBP', 'date': '2024-01-17'}])"
         ),
     },
+    5: {
+        "notebook_cells": (
+            "INSERT INTO notebook_cells VALUES ('acme', 1, 'sql', 'fees', "
+            "'SELECT 1', '2024-01-17 09:00:00+00')"
+        ),
+    },
 }
 
 
