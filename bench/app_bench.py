@@ -131,7 +131,7 @@ def profile_page(page: str, top: int) -> None:
     try:
         fresh, _, problems = render_once(page)
     finally:
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
     print(f"{page}: {fresh:.2f} s uncached ({'; '.join(problems) or 'no errors'})")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
 
@@ -332,6 +332,7 @@ def run_all(args: argparse.Namespace) -> int:
 
     results: dict[str, Any] = {}
     facts = machine("streamlit", "duckdb", "polars", "playwright")
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="app-bench-") as folder:
         scratch = Path(folder)
         if not args.skip_large:
@@ -357,6 +358,9 @@ def run_all(args: argparse.Namespace) -> int:
                 results["browser"] = measure_browser(env, args.runs, scratch)
         finally:
             demo.stop()
+    facts["load"] = (
+        f"1-minute load average {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+    )
     met = report(results, facts, args.runs)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"facts": facts, "results": results}, indent=2))
