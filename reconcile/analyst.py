@@ -106,7 +106,7 @@ class AnalystSession:
         self.limits = limits
         self.loaded_in = loaded_in  # seconds spent reading the views
         self._tables = tables
-        self._named: dict[str, NamedQuery] = {}
+        self._named: list[NamedQuery] = []  # what `sql(..., names=...)` kept, oldest first
 
     @property
     def views(self) -> dict[str, int]:
@@ -120,13 +120,19 @@ class AnalystSession:
         """
         for name in names:
             _check_name(name)
-        known = list(dict.fromkeys(self._named.values()))
-        result, _ = self._execute(query, known, rows=None)
+        result, _ = self._execute(query, self._named, rows=None)
         if names:
-            entry = NamedQuery(tuple(names), query, names[0])
-            for name in names:
-                self._named[name] = entry
+            self._remember(tuple(dict.fromkeys(names)), query)
         return result
+
+    def _remember(self, names: tuple[str, ...], query: str) -> None:
+        """Keep `query` under `names`; an earlier query keeps only the names not reused."""
+        kept = []
+        for entry in self._named:
+            left = tuple(name for name in entry.names if name not in names)
+            if left:
+                kept.append(NamedQuery(left, entry.sql, entry.label))
+        self._named = [*kept, NamedQuery(names, query, names[0])]
 
     def run(
         self, query: str, *, label: str = "query", earlier: Sequence[NamedQuery] = ()
@@ -161,7 +167,7 @@ class AnalystSession:
     def close(self) -> None:
         """Drop the views' data; the session cannot be used afterwards."""
         self._tables = {}
-        self._named.clear()
+        self._named = []
 
     def __enter__(self) -> AnalystSession:
         return self

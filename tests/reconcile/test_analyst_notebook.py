@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -202,3 +203,23 @@ def test_names_given_in_a_notebook_session_are_usable_by_later_queries(store: St
         s.sql("SELECT * FROM nets WHERE net > 0", names=["cell_2", "positive"])
         again = s.sql("SELECT count(*) AS n FROM positive JOIN cell_2 USING (currency)")
     assert again.item() == 1
+
+
+def test_one_session_serves_runs_from_several_threads_at_once(store: Store) -> None:
+    query = "SELECT currency, count(*) AS n, sum(net) AS net FROM v_settlements GROUP BY ALL"
+    with open_session(store.path, "Acme Ltd") as session:
+        expected = session.run(query).frame
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(lambda _: session.run(query), range(16)))
+    assert all(result.ok and result.frame.equals(expected) for result in results)
+    assert expected.rows() == [("USD", 12, Decimal(12 * 100 + 66) - Decimal("13.75") * 12)]
+
+
+def test_a_name_given_again_in_a_notebook_session_means_the_newer_query(store: Store) -> None:
+    with open_session(store.path, "Acme Ltd") as s:
+        s.sql("SELECT 1 AS x", names=["cell_2", "answer"])
+        s.sql("SELECT 2 AS x", names=["cell_2"])  # the cell ran again with its name removed
+        assert s.sql("SELECT x FROM cell_2").item() == 2
+        assert s.sql("SELECT x FROM answer").item() == 1
+        s.sql("SELECT 3 AS x", names=["answer"])
+        assert s.sql("SELECT a.x + c.x AS both FROM answer AS a, cell_2 AS c").item() == 5

@@ -16,19 +16,20 @@ import pytest
 from reconcile.analyst import VIEWS, AnalystSession, Limits, QueryError, open_session
 from reconcile.safe_query import sealed
 from reconcile.store import Store
-from tests.reconcile.test_analyst import Built, build
+from tests.reconcile.test_analyst_notebook import small_store
 
 SECRET = "root-password-hunter2"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build(tmp_path_factory.mktemp("safety") / "wb.duckdb")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two workspaces with settlements, written through the store."""
+    return Path(small_store(tmp_path_factory.mktemp("safety") / "wb.duckdb").path)
 
 
 @pytest.fixture(scope="module")
-def session(built: Built) -> AnalystSession:
-    return open_session(built.db, "Acme Ltd", as_of=built.end, limits=Limits(seconds=1.5))
+def session(db: Path) -> AnalystSession:
+    return open_session(db, "Acme Ltd", limits=Limits(seconds=1.5))
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +103,9 @@ def test_an_earlier_cell_cannot_smuggle_a_file_read_into_a_later_one(
     ],
 )
 def test_copy_attach_install_and_load_are_refused_by_the_engine_itself(
-    session: AnalystSession, built: Built, tmp_path: Path, statement: str
+    session: AnalystSession, db: Path, tmp_path: Path, statement: str
 ) -> None:
-    text = statement.format(out=tmp_path / "out.csv", folder=tmp_path / "export", db=built.db)
+    text = statement.format(out=tmp_path / "out.csv", folder=tmp_path / "export", db=db)
     refused(session, text)
     views = {"v_settlements": pl.DataFrame({"net": [1]}).to_arrow()}
     with sealed(views, Limits()) as con, pytest.raises(duckdb.Error) as raised:
@@ -181,12 +182,12 @@ WRITES = [
 
 
 def test_a_cell_cannot_write_and_the_database_file_stays_as_it_was(
-    built: Built, tmp_path: Path
+    db: Path, tmp_path: Path
 ) -> None:
     copy = tmp_path / "wb.duckdb"
-    copy.write_bytes(built.db.read_bytes())
+    copy.write_bytes(db.read_bytes())
     before = fingerprint(copy)
-    with open_session(copy, "Acme Ltd", as_of=built.end) as s:
+    with open_session(copy, "Acme Ltd") as s:
         settlements = s.sql("SELECT * FROM v_settlements")
         for statement in WRITES:
             message = refused(s, statement)

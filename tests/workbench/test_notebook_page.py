@@ -1,13 +1,17 @@
-"""The Notebook page under AppTest, on a workspace the real sync filled (the `world` fixture):
-add, run, use an earlier cell, chart, save, reload, export, import; the empty and error states."""
+"""The Notebook page under AppTest through the app's navigation, on a workspace the real sync
+filled (the `world` fixture): add, run, use an earlier cell, chart, save, reload, export,
+import; the empty and error states."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import nbformat
+import polars as pl
 import pytest
 import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -15,12 +19,16 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
 from reconcile import notebook
+from reconcile.errors import StoreError
 from reconcile.ipynb import write_ipynb
 from reconcile.notebook import Cell
 from tests.workbench.conftest import World
+from workbench import services
+from workbench.notebook import editor_cells, moved, removed, saved_cells, shown
 from workbench.sync import sync_connection
 
-PAGE = str(Path(__file__).resolve().parents[2] / "workbench" / "pages" / "notebook.py")
+WORKBENCH = Path(__file__).resolve().parents[2] / "workbench"
+APP, PAGE = str(WORKBENCH / "app.py"), str(WORKBENCH / "pages" / "notebook.py")
 BY_CONNECTION = "SELECT connection, currency, count(*) AS n FROM v_settlements GROUP BY ALL"
 
 
@@ -43,13 +51,18 @@ def synced(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Wor
     return world
 
 
-def page(workspace_id: str | None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    if workspace_id is not None:
-        at.session_state["workspace_id"] = workspace_id
-    at.run()
+def page() -> AppTest:
+    """The app, switched to the Notebook page (the sidebar picks the only workspace)."""
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/notebook.py").run()
     assert not at.exception, at.exception
+    assert at.title[0].value == "Notebook"
     return at
+
+
+def select(at: AppTest, label: str, value: str) -> None:
+    next(box for box in at.selectbox if box.label == label).select(value).run()
+    assert not at.exception, at.exception
 
 
 def add(at: AppTest, kind: str, source: str, name: str = "") -> None:
@@ -69,20 +82,24 @@ def sources(at: AppTest) -> list[str]:
     return [area.value for area in at.text_area]
 
 
-def test_without_a_workspace_the_page_says_what_to_do(tmp_path: Path) -> None:
-    at = page(None)
+def test_without_a_workspace_the_page_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_DB", str(tmp_path / "empty.duckdb"))
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    at = page()
     assert "No workspace yet" in at.info[0].value
 
 
 def test_an_empty_notebook_shows_the_limits_and_how_to_start(synced: World) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     assert "This notebook is empty" in at.info[0].value
     limits = " ".join(caption.value for caption in at.caption)
     assert "stops after 10 s" in limits and "at most 1,000 rows" in limits
 
 
 def test_a_sql_cell_runs_and_shows_its_rows_and_time(synced: World) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "sql", BY_CONNECTION)
     press(at, "Run")
 
@@ -94,7 +111,7 @@ def test_a_sql_cell_runs_and_shows_its_rows_and_time(synced: World) -> None:
 
 
 def test_a_cell_uses_an_earlier_cell_by_number_and_by_name(synced: World) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "sql", "SELECT currency, net FROM v_settlements", name="nets")
     add(at, "markdown", "Positive payouts, counted:")
     add(at, "sql", "SELECT count(*) AS positive FROM nets WHERE net > 0")
@@ -108,7 +125,7 @@ def test_a_cell_uses_an_earlier_cell_by_number_and_by_name(synced: World) -> Non
 
 
 def test_a_large_result_shows_the_row_limit(synced: World) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "sql", "SELECT range AS n FROM range(100000)")
     press(at, "Run")
     assert len(at.dataframe[0].value) == 1000
@@ -116,7 +133,7 @@ def test_a_large_result_shows_the_row_limit(synced: World) -> None:
 
 
 def test_money_keeps_its_currency_decimals_and_dates_are_iso(synced: World) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "sql", "SELECT currency, net, deposit_date FROM v_settlements ORDER BY 3 LIMIT 1")
     press(at, "Run")
     row = at.dataframe[0].value.iloc[0]
@@ -125,17 +142,19 @@ def test_money_keeps_its_currency_decimals_and_dates_are_iso(synced: World) -> N
 
 
 def test_a_result_charts_from_its_columns(synced: World) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "sql", "SELECT deposit_date, net FROM v_settlements")
     press(at, "Run")
-    at.selectbox[0].select("line").run()
-    assert not at.exception
+    select(at, "Chart", "line")
     assert len(at.get("plotly_chart")) == 1
-    assert at.selectbox[1].value == "deposit_date" and at.selectbox[2].value == "net"
+    chosen = {box.label: box.value for box in at.selectbox}
+    assert (chosen["x"], chosen["y"]) == ("deposit_date", "net")
+    select(at, "Chart", "timeline")  # the result has no label column for a timeline's rows
+    assert "a timeline needs a row label" in at.warning[0].value
 
 
 def test_a_bad_query_shows_duckdbs_message_with_the_cell_and_what_to_do(synced: World) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "sql", "SELECT * FROM v_nothing")
     press(at, "Run")
     assert not at.exception
@@ -146,7 +165,7 @@ def test_a_bad_query_shows_duckdbs_message_with_the_cell_and_what_to_do(synced: 
 
 
 def test_a_refused_statement_is_an_error_not_a_write(synced: World) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "sql", "DELETE FROM v_settlements")
     press(at, "Run")
     assert "cells only read" in at.error[0].value
@@ -154,7 +173,7 @@ def test_a_refused_statement_is_an_error_not_a_write(synced: World) -> None:
 
 
 def test_cells_are_saved_and_come_back_on_a_new_visit(synced: World) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "markdown", "# Payouts")
     add(at, "sql", BY_CONNECTION, name="by_connection")
     press(at, "Down")  # the Markdown cell moves below the query
@@ -162,7 +181,7 @@ def test_cells_are_saved_and_come_back_on_a_new_visit(synced: World) -> None:
     press(at, "Save")
     assert "Saved 2 cells." in at.success[0].value
 
-    again = page(synced.workspace_id)
+    again = page()
     assert sources(again) == [BY_CONNECTION, "# Payouts"]
     assert again.text_input[0].value == "by_connection"
     assert notebook.load(synced.store, synced.workspace_id) == [
@@ -172,7 +191,7 @@ def test_cells_are_saved_and_come_back_on_a_new_visit(synced: World) -> None:
 
 
 def test_a_deleted_cell_is_gone_and_a_bad_name_is_not_saved(synced: World) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "sql", "SELECT 1 AS one", name="v_gaps")
     add(at, "sql", "SELECT 2 AS two")
     press(at, "Save")
@@ -199,7 +218,7 @@ def media(monkeypatch: pytest.MonkeyPatch) -> list[MemoryMediaFileStorage]:
 def test_export_downloads_a_notebook_of_the_cells_on_the_page(
     synced: World, media: list[MemoryMediaFileStorage]
 ) -> None:
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "sql", BY_CONNECTION, name="by_connection")
     [button] = at.get("download_button")
     url = button.proto.url
@@ -217,7 +236,7 @@ def test_import_replaces_the_notebook_with_the_files_cells(synced: World) -> Non
     cells = [Cell("markdown", "# Imported"), Cell("sql", BY_CONNECTION, "mine")]
     workspace = synced.store.workspace(synced.workspace_id)
     data = write_ipynb(cells, workspace=workspace, db_path=synced.store.path).encode()
-    at = page(synced.workspace_id)
+    at = page()
     add(at, "sql", "SELECT 'about to be replaced'")
 
     at.file_uploader[0].upload("analysis.ipynb", data, "application/x-ipynb+json").run()
@@ -242,7 +261,7 @@ def test_an_import_with_a_problem_saves_nothing_and_names_the_cell(synced: World
             ],
         }
     ).encode()
-    at = page(synced.workspace_id)
+    at = page()
     at.file_uploader[0].upload("mixed.ipynb", data, "application/x-ipynb+json").run()
     press(at, "Import: replace this notebook with the file's cells")
     message = at.error[0].value
@@ -254,7 +273,53 @@ def test_an_import_with_a_problem_saves_nothing_and_names_the_cell(synced: World
 def test_a_workspace_the_views_cannot_be_read_for_is_an_error_with_the_cause(
     synced: World,
 ) -> None:
-    at = page("no-such-workspace")
+    # The app's picker only offers existing workspaces; one removed since is the page's to handle.
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["workspace_id"] = "no-such-workspace"
+    at.run()
+    assert not at.exception, at.exception
     assert "Could not read the analyst views: no workspace 'no-such-workspace'" in (
         at.error[0].value
     )
+
+
+def test_a_failing_read_of_the_notebook_is_an_error_with_the_action(
+    synced: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(workspace_id: str) -> list[Cell]:
+        raise StoreError("the database is locked by another program: close it and retry")
+
+    monkeypatch.setattr(services, "notebook_cells", broken)
+    at = page()
+    assert at.error[0].value.startswith("Could not open the notebook: the database is locked")
+
+
+# -- the page's pure helpers -----------------------------------------------------------------------
+
+
+def test_results_show_money_in_each_rows_currency_and_iso_dates() -> None:
+    result = pl.DataFrame(
+        {
+            "currency": ["USD", "JPY", "KWD", None],
+            "net": [Decimal("12.5"), Decimal(1200), Decimal("1.25"), Decimal("7.1000")],
+            "day": [date(2026, 1, 2)] * 4,
+            "at": [datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)] * 4,
+        },
+        schema_overrides={"net": pl.Decimal(18, 4)},
+    )
+    assert shown(result).rows() == [
+        ("USD", "12.50", "2026-01-02", "2026-01-02 03:04:05 UTC"),
+        ("JPY", "1200", "2026-01-02", "2026-01-02 03:04:05 UTC"),
+        ("KWD", "1.250", "2026-01-02", "2026-01-02 03:04:05 UTC"),
+        (None, "7.1", "2026-01-02", "2026-01-02 03:04:05 UTC"),
+    ]
+
+
+def test_editor_cells_move_within_the_notebook_and_keep_their_keys() -> None:
+    cells = editor_cells([Cell("sql", "a", "x"), Cell("markdown", "b"), Cell("sql", "c")])
+    first = cells[0].key
+    assert [c.source for c in moved(cells, first, 1)] == ["b", "a", "c"]
+    assert [c.source for c in moved(cells, first, -1)] == ["a", "b", "c"]
+    assert [c.source for c in moved(cells, cells[2].key, 5)] == ["a", "b", "c"]
+    assert [c.key for c in removed(cells, first)] == [cells[1].key, cells[2].key]
+    assert saved_cells(cells) == [Cell("sql", "a", "x"), Cell("markdown", "b"), Cell("sql", "c")]
