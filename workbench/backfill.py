@@ -13,12 +13,15 @@ failure's class); an auth failure also records `sync_failed` and disconnects, as
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from connectors.errors import ConnectorError
 from connectors.registry import Provider, provider
+from reconcile.gaps import gap as find_gap
 from reconcile.models import Connection, EventKind
+from reconcile.store import Store
 from workbench.runtime import Runtime
 from workbench.sync import FeedResult, Progress, event, fetch_windows, record_failure
 
@@ -100,3 +103,28 @@ def _record_finish(rt: Runtime, result: FeedResult, window: Window) -> None:
     )
     if not result.ok:
         record_failure(rt, result)
+
+
+BACKFILLABLE = ("coverage", "overdue")
+
+
+def gap_window(
+    store: Store, workspace_ids: Sequence[str], gap_id: str, now: datetime
+) -> tuple[Connection, Window]:
+    """The connection and window of an open channel gap, looked up in these workspaces."""
+    with store.read() as con:
+        found = next(
+            (row for ws in workspace_ids if (row := find_gap(con, ws, gap_id, now)) is not None),
+            None,
+        )
+    if found is None:
+        raise BackfillRefused(
+            f"no open gap {gap_id}: it may be closed already; list the open ones with "
+            "`workbench gaps`"
+        )
+    if found["kind"] not in BACKFILLABLE:
+        raise BackfillRefused(
+            f"gap {gap_id} is {found['kind']}: the ledger side is fixed with `workbench post`, "
+            "not by fetching again"
+        )
+    return store.connection(found["connection_id"]), Window(found["start"], found["end"], gap_id)

@@ -6,14 +6,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import click
 
-from reconcile.gaps import gap as find_gap
 from reconcile.models import Connection
-from workbench.backfill import BackfillRefused, Window, backfill
+from workbench.backfill import BackfillRefused, Window, backfill, gap_window
 from workbench.cli_common import UserError, pass_app
 from workbench.commands import failure_advice, workspace_id
 from workbench.context import AppContext
-
-BACKFILLABLE = ("coverage", "overdue")
 
 
 @click.command("backfill")
@@ -62,24 +59,10 @@ def _gap_window(
     """The connection and window of a gap, looked up in one workspace or in all of them."""
     ws = workspace_id(app, workspace_ref)
     scopes = [ws] if ws else [workspace.id for workspace in app.store.workspaces()]
-    now = app.clock.now()
-    with app.store.read() as con:
-        found = next(
-            (row for scope in scopes if (row := find_gap(con, scope, gap_id, now)) is not None),
-            None,
-        )
-    if found is None:
-        raise UserError(
-            f"no open gap {gap_id}: it may be closed already; list the open ones with "
-            "`workbench gaps`"
-        )
-    if found["kind"] not in BACKFILLABLE:
-        raise UserError(
-            f"gap {gap_id} is {found['kind']}: the ledger side is fixed with `workbench post`, "
-            "not by fetching again"
-        )
-    connection = app.store.connection(found["connection_id"])
-    return connection, Window(found["start"], found["end"], gap_id)
+    try:
+        return gap_window(app.store, scopes, gap_id, app.clock.now())
+    except BackfillRefused as refused:
+        raise UserError(str(refused)) from refused
 
 
 def _instant(text: str, option: str, *, end: bool = False) -> datetime:

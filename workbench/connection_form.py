@@ -11,7 +11,8 @@ import streamlit as st
 from connectors.amazon import config_for
 from connectors.errors import ConfigError
 from connectors.registry import PROVIDERS, provider
-from connectors.sandbox.amazon import AmazonSandbox
+from connectors.sandbox import amazon as amazon_sandbox
+from connectors.sandbox.amazon_auth import APPLICATION_ID
 from connectors.sandbox.xero import CLIENT_ID as XERO_SANDBOX_ID
 from connectors.sandbox.xero import CLIENT_SECRET as XERO_SANDBOX_SECRET
 from workbench import services, ui
@@ -96,11 +97,10 @@ def _default(demo: str | None, what: str) -> str:
     """On the demo, the sandboxes' own app credentials; elsewhere nothing."""
     if not demo:
         return ""
-    sandbox = AmazonSandbox.__init__.__kwdefaults__ or {}
     return {
-        "app": str(sandbox.get("application_id", "")),
-        "amazon-id": str(sandbox.get("client_id", "")),
-        "amazon-secret": str(sandbox.get("client_secret", "")),
+        "app": APPLICATION_ID,
+        "amazon-id": amazon_sandbox.CLIENT_ID,
+        "amazon-secret": amazon_sandbox.CLIENT_SECRET,
         "xero-id": XERO_SANDBOX_ID,
         "xero-secret": XERO_SANDBOX_SECRET,
     }[what]

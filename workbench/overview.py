@@ -12,9 +12,8 @@ from decimal import Decimal
 import polars as pl
 
 from connectors.registry import provider
+from workbench.backfill import BACKFILLABLE
 from workbench.tables import money
-
-CHANNEL_GAPS = ("coverage", "overdue")
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Summary:
 
 def summarize(status: pl.DataFrame, gaps: pl.DataFrame, on_hold: int) -> Summary:
     """The Overview's figures and next steps from the status, the open gaps and the holds."""
-    channel = gaps.filter(pl.col("kind").is_in(CHANNEL_GAPS))
+    channel = gaps.filter(pl.col("kind").is_in(BACKFILLABLE))
     disconnected = [
         {
             "id": row["id"],

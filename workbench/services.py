@@ -17,16 +17,16 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from reconcile import outbox
+from reconcile import analyst, ipynb, notebook, outbox
 from reconcile.gaps import find_gaps
-from reconcile.gaps import gap as find_gap
 from reconcile.health import flapping, health_intervals
 from reconcile.imports import ImportResult, import_settlement_file
 from reconcile.models import Connection, Workspace
 from reconcile.store import Store
 from workbench import managing
 from workbench.authorizing import Authorizations, NewConnection
-from workbench.backfill import Window, backfill
+from workbench.backfill import BACKFILLABLE as BACKFILLABLE  # the Gaps page's choice
+from workbench.backfill import backfill, gap_window
 from workbench.connecting import Credentials, connect
 from workbench.context import AppContext
 from workbench.overview import Summary, summarize
@@ -195,12 +195,7 @@ def posting_history(settlement_id: str) -> pl.DataFrame:
 def backfill_gap(workspace_id: str, gap_id: str, progress: Progress | None = None) -> FeedResult:
     """Fetch what one gap left out (the gap must still be open)."""
     app = context()
-    with app.store.read() as con:
-        found = find_gap(con, workspace_id, gap_id, now())
-    if found is None:
-        raise PostingError(f"gap {gap_id} is closed already: reload the page")
-    connection = app.store.connection(found["connection_id"])
-    window = Window(found["start"], found["end"], gap_id)
+    connection, window = gap_window(app.store, [workspace_id], gap_id, now())
     try:
         return backfill(app.runtime(), connection, window, progress=progress)
     finally:
@@ -335,8 +330,6 @@ def connect_with_token(new: NewConnection, refresh_token: str) -> Connection:
 # The Notebook page's data: cells saved per workspace (reconcile.notebook), queries run on an
 # analyst session (reconcile.analyst). One snapshot of a workspace's views serves every browser
 # session for five minutes, or until someone presses "Refresh data".
-
-from reconcile import analyst, ipynb, notebook  # noqa: E402 (the notebook block, kept together)
 
 
 @st.cache_resource(ttl=300, max_entries=8, show_spinner="Reading the analyst views...")

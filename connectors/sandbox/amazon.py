@@ -72,6 +72,8 @@ DENIED = {
     "revoked": "The access token you provided is revoked, malformed or invalid.",
 }
 QUOTA = "You exceeded your quota for the requested resource."
+CLIENT_ID = "amzn1.application-oa2-client.sandbox"
+CLIENT_SECRET = "sandbox-client-secret"
 
 
 class AmazonSandbox:
@@ -93,8 +95,8 @@ class AmazonSandbox:
         sellers: Mapping[str, SellerSpec] | None = None,
         seed: int = 1,
         enforce_rate_limits: bool = True,
-        client_id: str = "amzn1.application-oa2-client.sandbox",
-        client_secret: str = "sandbox-client-secret",  # noqa: S107 (the fake's own credential)
+        client_id: str = CLIENT_ID,
+        client_secret: str = CLIENT_SECRET,
         application_id: str = APPLICATION_ID,
         app_name: str = APP_NAME,
     ) -> None:

@@ -7,8 +7,6 @@ import streamlit as st
 
 from workbench import services, tables, ui
 
-BACKFILLABLE = ("coverage", "overdue")
-
 st.title("Gaps")
 workspace_id = ui.require_workspace()
 
@@ -28,7 +26,7 @@ with ui.reported("find the gaps"):
         },
     )
 
-    channel = gaps.filter(pl.col("kind").is_in(BACKFILLABLE))
+    channel = gaps.filter(pl.col("kind").is_in(services.BACKFILLABLE))
     recoverable = channel.filter(pl.col("recoverable").fill_null(False))
     if recoverable.height:
         st.subheader("Backfill")
