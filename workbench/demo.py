@@ -52,7 +52,7 @@ STORY = (
     "Amazon US, Amazon UK/EU and Xero connected a year ago; syncs every other day, a posting "
     "run every week.",
     "Month 4: Amazon UK/EU's grant was revoked three times in a week (flapping); each time it "
-    "was reconnected and the missed window backfilled.",
+    "was reconnected (the outages were too short to miss a settlement).",
     "Month 7: an accountant copied a settlement's invoice in Xero, reference and all (a "
     "duplicate posting).",
     "Month 10: Amazon listed a US settlement whose events do not add up to its total: it is "
